@@ -1,0 +1,3 @@
+"""syndicate: per-category feeds and daily digests for a category-organised site."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,195 @@
+"""The ``syndicate`` command: parse arguments, call the step modules, print results."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__, logs
+from .config import Config, ConfigError, load
+from .model import CollectCounts
+from .store import Store, StoreError
+
+EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 2
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Ctx:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._cfg: Config | None = None
+        self._store: Store | None = None
+
+    @property
+    def cfg(self) -> Config:
+        if self._cfg is None:
+            self._cfg = load(self.config_path)
+        return self._cfg
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.cfg.store.url)
+        return self._store
+
+
+def fail(message: str, code: int = EXIT_FATAL) -> None:
+    err.print(f"[red]error:[/red] {message}", markup=True) if err.is_terminal else print(
+        f"error: {message}", file=sys.stderr
+    )
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="syndicate")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    envvar="SYNDICATE_CONFIG",
+    help="Pipeline config (default: ./schedule.yaml; env SYNDICATE_CONFIG).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="warning",
+    show_default=True,
+    help="How much to log on stderr.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Plain lines, or one JSON object per line for log collectors.",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, log_level: str, log_format: str) -> None:
+    """Per-category RSS, Atom and JSON feeds and daily e-mail digests for a news site.
+
+    Each step reads and writes the store, so any step can run alone:
+    `syndicate collect` reads the sources, `syndicate build` writes the feeds.
+    Exit codes: 0 ok, 2 some inputs were rejected (listed), 1 fatal error.
+    """
+    logs.setup(log_level, log_format)
+    ctx.obj = Ctx(config_path)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as exc:
+        fail(f"invalid config:\n{exc}")
+    except StoreError as exc:
+        fail(f"store: {exc}")
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A bar on a terminal; nothing when output goes to a file or a pipe."""
+    if not err.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(n: int, total: int | None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
+            bar.advance(task, n)
+
+        yield advance
+
+
+def describe_collect(c: CollectCounts) -> str:
+    parts = [f"{c.new:,} new", f"{c.updated:,} updated", f"{c.rejected:,} rejected"]
+    if c.unchanged:
+        parts.insert(2, f"{c.unchanged:,} unchanged")
+    if c.withdrawn:
+        parts.append(f"{c.withdrawn:,} withdrawn")
+    if c.skipped:
+        parts.append(f"{c.skipped:,} skipped")
+    return f"collected {c.files:,} files: " + ", ".join(parts)
+
+
+def report_rejections(c: CollectCounts) -> None:
+    for r in c.rejections:
+        print(f"rejected: {r.path}: {r.reason}", file=sys.stderr)
+
+
+@main.command()
+@click.pass_obj
+def collect(obj: Ctx) -> None:
+    """Read every source into the store (only changed files are parsed).
+
+    Prints a one-line summary and every rejected input with its reason;
+    exits 2 when any input was rejected.
+    """
+    from .collect.collector import collect as run_collect
+
+    with handled():
+        cfg, store = obj.cfg, obj.store
+        with progress_bar("collecting") as advance:
+            counts = run_collect(cfg, store, progress=advance)
+    report_rejections(counts)
+    print(describe_collect(counts))
+    sys.exit(EXIT_REJECTED if counts.rejected else EXIT_OK)
+
+
+@main.command()
+@click.pass_obj
+def status(obj: Ctx) -> None:
+    """Posts per category, the newest post of each, and the last run of each job."""
+    with handled():
+        cfg, store = obj.cfg, obj.store
+        stats = store.category_stats()
+        last = store.last_runs()
+    tz = cfg.site.tz
+    table = Table(title=f"{cfg.site.title}: {store.count_posts(withdrawn=False):,} posts")
+    for col in ("category", "name", "posts", "newest", "newest title"):
+        table.add_column(col, justify="right" if col == "posts" else "left")
+    for s in stats:
+        newest = s["newest"].astimezone(tz).strftime("%Y-%m-%d %H:%M") if s["newest"] else "-"
+        table.add_row(s["slug"], s["name"], f"{s['posts']:,}", newest, s["newest_title"] or "")
+    out.print(table)
+    runs = Table(title="last runs")
+    for col in ("job", "started", "outcome", "counts", "error"):
+        runs.add_column(col)
+    for r in last:
+        counts = ", ".join(f"{k} {v:,}" for k, v in r["counts"].items() if v)
+        started = r["started_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        error = (r["error"] or "").splitlines()[0][:80] if r["error"] else ""
+        runs.add_row(r["job"], started, r["outcome"], counts, error)
+    if last:
+        out.print(runs)
+    else:
+        out.print("no runs yet: try `syndicate collect`")
+    _status_extras(obj, cfg, store)
+
+
+# later steps (feed sources, digests, daemon) add their own status sections here
+STATUS_SECTIONS: list[Callable[[Config, Store], Any]] = []
+
+
+def _status_extras(obj: Ctx, cfg: Config, store: Store) -> None:
+    for section in STATUS_SECTIONS:
+        section(cfg, store)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Readers: turn sources (post folders, upstream feeds) into posts in the store."""

@@ -1,0 +1,200 @@
+"""Shared cleaning for every body that reaches a feed or an e-mail.
+
+Content is untrusted: nh3 (ammonia) sanitizes it first, then lxml takes off
+the site chrome the seed site puts in every body (the source credit, the bare
+original-article link, the trailing "返回…" navigation), and every URL is made
+absolute. The summary is cut by characters at a sentence end, because Chinese
+has no spaces to cut at.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import lxml.html
+import nh3
+
+from ..config import CleanRules
+
+# Everything XML 1.0 cannot carry, plus lone surrogates.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+_WS_RE = re.compile(r"\s+")
+_SENTENCE_END_RE = re.compile(r"(?:[。！？!?…]+[”’」』）)\"']*)|(?:\.[”’\"')]*(?=\s|$))")
+_SEPARATORS_RE = re.compile(r"^[\s｜|/·•,，、\-–—]*$")
+_BLOCKS = {"p", "div", "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre"}
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup",
+    "dd", "del", "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2",
+    "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre",
+    "q", "s", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "time", "tr", "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+    "abbr": {"title"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+@dataclass
+class Cleaned:
+    html: str
+    summary: str
+    source_name: str = ""
+    original_url: str = ""
+
+
+def strip_control(text: str) -> str:
+    """Drop characters XML cannot carry; they break feeds for every reader."""
+    return _CONTROL_RE.sub("", text)
+
+
+def sanitize(html: str) -> str:
+    return nh3.clean(
+        strip_control(html),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel=None,
+        strip_comments=True,
+    )
+
+
+def absolute_url(url: str, base: str) -> str:
+    """``//host/x`` → ``https://host/x``; relative → against ``base``."""
+    url = url.strip()
+    if url.startswith("//"):
+        return "https:" + url
+    return urljoin(base, url)
+
+
+def _text(el: lxml.html.HtmlElement) -> str:
+    return _WS_RE.sub(" ", el.text_content()).strip()
+
+
+def _is_autolink_para(el: lxml.html.HtmlElement) -> str | None:
+    """A paragraph that is nothing but ``<http://…>``: the original article's URL."""
+    links = el.findall(".//a")
+    if el.tag != "p" or len(links) != 1:
+        return None
+    href = (links[0].get("href") or "").strip()
+    text = _text(links[0])
+    if href and text == href and _text(el) == text:
+        return href
+    return None
+
+
+def _is_navigation(el: lxml.html.HtmlElement, nav_re: re.Pattern[str]) -> bool:
+    links = el.findall(".//a")
+    if el.tag not in ("p", "div") or not links:
+        return False
+    if not all(nav_re.search(_text(a)) for a in links):
+        return False
+    rest = _text(el)
+    for a in links:
+        rest = rest.replace(_text(a), "", 1)
+    return bool(_SEPARATORS_RE.match(rest))
+
+
+def clean_html(html: str, base_url: str, rules: CleanRules) -> Cleaned:
+    safe = sanitize(html)
+    root = lxml.html.fragment_fromstring(safe or "", create_parent="div")
+    credit_re = re.compile(rules.credit)
+    nav_re = re.compile(rules.navigation)
+    source_name = ""
+    original_url = ""
+
+    # Trailing navigation and empty paragraphs, from the end backwards.
+    for el in reversed(list(root)):
+        if _is_navigation(el, nav_re) or (el.tag in _BLOCKS and not _text(el) and not len(el)):
+            _drop(el)
+            continue
+        break
+
+    for el in list(root.iter("p", "div")):
+        if el.getparent() is None:
+            continue
+        m = credit_re.match(_text(el)) if not el.findall(".//p") else None
+        if m and not source_name:
+            source_name = (m.groupdict().get("name") or m.group(0)).strip()
+            _drop(el)
+            continue
+        if rules.original_link and not original_url:
+            href = _is_autolink_para(el)
+            if href:
+                original_url = absolute_url(href, base_url)
+                _drop(el)
+
+    for el in root.iter("a", "img"):
+        attr = "href" if el.tag == "a" else "src"
+        value = el.get(attr)
+        if value is not None:
+            el.set(attr, absolute_url(value, base_url))
+        if el.tag == "img" and el.get("alt") is None:
+            el.set("alt", "")
+
+    body = (root.text or "") + "".join(
+        lxml.html.tostring(child, encoding="unicode") for child in root
+    )
+    summary = summarize(_paragraph_texts(root), rules.summary_chars)
+    return Cleaned(body.strip(), summary, source_name, original_url)
+
+
+def _drop(el: lxml.html.HtmlElement) -> None:
+    """Remove an element but keep its tail text in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = (el.tail or "").strip()
+    prev = el.getprevious()
+    if tail:
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def _paragraph_texts(root: lxml.html.HtmlElement) -> list[str]:
+    texts = []
+    if root.text and root.text.strip():
+        texts.append(_WS_RE.sub(" ", root.text).strip())
+    for el in root:
+        t = _text(el)
+        if t:
+            texts.append(t)
+        if el.tail and el.tail.strip():
+            texts.append(_WS_RE.sub(" ", el.tail).strip())
+    return texts
+
+
+def summarize(paragraphs: list[str], limit: int = 140) -> str:
+    """First paragraph(s), at most ``limit`` characters, cut where a sentence ends."""
+    text = ""
+    for para in paragraphs:
+        if len(text) > limit:
+            break
+        sep = "" if not text or text[-1] in "。！？…”」』）" else " "
+        text = text + sep + para
+    text = strip_control(text).strip()
+    if len(text) <= limit:
+        return text
+    window = text[:limit]
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(window)]
+    good = [e for e in ends if e >= limit * 0.3]
+    if good:
+        return window[: good[-1]].strip()
+    cut = window[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.6 and not re.search(r"[\u3400-\u9fff]", cut[space:]):
+        cut = cut[:space]
+    return cut.rstrip(" ，,、；;：:") + "…"

@@ -1,0 +1,392 @@
+"""Jekyll-style post files: ``_posts/YYYY-MM-DD-slug.ext`` with YAML front matter.
+
+Reading follows Jekyll's own rules (file-name dates, ``category`` vs the
+space-separated ``categories``, folders above ``_posts`` as categories,
+``published: false``, future posts held back, the ``date`` permalink style and
+jekyll-feed's ids) so that readers who followed the site's jekyll-feed see no
+duplicate items. ``parse_file`` is a pure function of its arguments so that
+it can run in worker processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import yaml
+from markdown_it import MarkdownIt
+
+from ..config import CleanRules, PostsSource, SiteConfig, YamlLoader
+from ..model import ParsedPost, Rejection
+from ..slugs import SlugError
+from ..terms import guess_slug
+from ..timeutil import DateError, parse_date
+from .clean import clean_html, sanitize, strip_control, summarize
+
+NAME_RE = re.compile(r"^(\d{2,4}-\d{1,2}-\d{1,2})-(.+?)(\.[^.]+)$")
+FRONT_MATTER_RE = re.compile(
+    r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE
+)
+MARKDOWN_EXTS = {".md", ".markdown", ".mkdown", ".mkdn", ".mkd", ".mdown"}
+SKIP_DIRS = {".git", "_site", "node_modules", "vendor", ".jekyll-cache", ".sass-cache"}
+
+_md: MarkdownIt | None = None
+
+
+def markdown() -> MarkdownIt:
+    global _md
+    if _md is None:
+        # kramdown-like: raw HTML passes through (the seed body is HTML in Markdown)
+        _md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    return _md
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str  # absolute
+    key: str  # relative to the site root, posix; the post's key in its source
+    folder_categories: tuple[str, ...]
+    size: int
+    mtime_ns: int
+    known_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Not a post now (``published: false``, future date): hidden, not an error."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """Same bytes as stored although the file's stat changed (touch, checkout)."""
+
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    site_url: str
+    timezone: str
+    permalink: str
+    rules: CleanRules
+    future: bool
+    now: datetime
+    max_bytes: int
+    known_categories: dict[str, str] = field(default_factory=dict)
+
+
+ParseResult = ParsedPost | Rejection | Skip | Unchanged
+
+
+class SourceError(Exception):
+    """The source as a whole cannot be read (missing folder): nothing is withdrawn."""
+
+
+def site_root(source: PostsSource) -> tuple[Path, list[Path]]:
+    path = Path(source.posts)
+    if not path.is_dir():
+        raise SourceError(f"{path}: posts folder not found")
+    if path.name == "_posts":
+        return path.parent, [path]
+    found = []
+    for dirpath, dirnames, _ in os.walk(path):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in SKIP_DIRS and not (d.startswith(".") or d == "_site")
+        )
+        if "_posts" in dirnames:
+            found.append(Path(dirpath) / "_posts")
+            dirnames.remove("_posts")
+        dirnames[:] = [d for d in dirnames if not d.startswith("_")]
+    return path, found
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith((".", "_", "#")) or name.endswith("~")
+
+
+def scan(source: PostsSource) -> Iterator[FileEntry | Rejection]:
+    """Every candidate post file, without reading it: stat only."""
+    root, post_dirs = site_root(source)
+    for posts_dir in post_dirs:
+        rel_parent = posts_dir.parent.relative_to(root).as_posix()
+        folders = tuple(p for p in rel_parent.split("/") if p and p != ".")
+        yield from _walk(posts_dir, root, folders, set())
+
+
+def _walk(
+    directory: Path, root: Path, folders: tuple[str, ...], visited: set[tuple[int, int]]
+) -> Iterator[FileEntry | Rejection]:
+    try:
+        st = os.stat(directory)
+    except OSError as exc:
+        yield Rejection(str(directory), f"cannot read folder: {exc.strerror}")
+        return
+    ident = (st.st_dev, st.st_ino)
+    if ident in visited:
+        yield Rejection(str(directory), "symlink loop: folder already visited")
+        return
+    visited.add(ident)
+    try:
+        items = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        yield Rejection(str(directory), f"cannot list folder: {exc.strerror}")
+        return
+    for item in items:
+        if _ignored(item.name):
+            continue
+        rel = Path(item.path).relative_to(root).as_posix()
+        try:
+            st = os.stat(item.path)  # follows symlinks
+        except OSError as exc:
+            reason = "symlink loop" if exc.errno == 40 else f"cannot read: {exc.strerror}"
+            if item.is_symlink() and not os.path.exists(item.path) and exc.errno != 40:
+                reason = "broken symlink"
+            yield Rejection(rel, reason)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk(Path(item.path), root, folders, visited)
+        elif stat.S_ISREG(st.st_mode):
+            if not NAME_RE.match(item.name):
+                yield Rejection(rel, "not a post file name (expected YYYY-MM-DD-slug.ext)")
+                continue
+            yield FileEntry(item.path, rel, folders, st.st_size, st.st_mtime_ns)
+
+
+def _decode(data: bytes) -> str | None:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _pluralized(fm: dict[str, Any], singular: str, plural: str) -> list[str]:
+    """Jekyll's rule: ``category: A B`` is one name, ``categories: A B`` is two."""
+    out: list[str] = []
+    if singular in fm and fm[singular] is not None:
+        value = fm[singular]
+        out.extend(str(v) for v in value) if isinstance(value, list) else out.append(str(value))
+    if plural in fm and fm[plural] is not None:
+        value = fm[plural]
+        if isinstance(value, list):
+            out.extend(str(v) for v in value if v is not None)
+        else:
+            out.extend(str(value).split())
+    return out
+
+
+def _author(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("name") or "")
+    if isinstance(value, list):
+        return ", ".join(_author(v) for v in value if v)
+    return str(value or "")
+
+
+def permalink(
+    pattern: str, *, categories: list[str], date: datetime, slug: str, ext: str = ".html"
+) -> str:
+    """Jekyll's URL placeholders; returns a site-relative path."""
+    values = {
+        ":categories": "/".join(categories),
+        ":year": f"{date.year:04d}",
+        ":short_year": f"{date.year % 100:02d}",
+        ":month": f"{date.month:02d}",
+        ":i_month": str(date.month),
+        ":day": f"{date.day:02d}",
+        ":i_day": str(date.day),
+        ":y_day": f"{date.timetuple().tm_yday:03d}",
+        ":hour": f"{date.hour:02d}",
+        ":minute": f"{date.minute:02d}",
+        ":second": f"{date.second:02d}",
+        ":week": f"{date.isocalendar().week:02d}",
+        ":short_day": date.strftime("%a"),
+        ":title": slug,
+        ":slug": slug,
+        ":output_ext": ext,
+    }
+    url = re.sub(
+        r":[a-z_]+", lambda m: values.get(m.group(0), m.group(0)), pattern, flags=re.IGNORECASE
+    )
+    url = re.sub(r"/{2,}", "/", "/" + url)
+    return quote(url, safe="/:@!$&'()*+,;=-._~")
+
+
+def jekyll_id(url: str, slug: str) -> str:
+    """Jekyll's ``Document#id``: the URL's folder plus the slug, no extension."""
+    folder = posixpath.dirname(url.rstrip("/")) or "/"
+    return posixpath.join(folder, quote(slug, safe="-._~"))
+
+
+def parse_file(entry: FileEntry, ctx: ParseContext) -> ParseResult:
+    """Read one post file into a ParsedPost, or say why not."""
+    if entry.size > ctx.max_bytes:
+        return Rejection(entry.key, f"file too large ({entry.size:,} bytes > {ctx.max_bytes:,})")
+    try:
+        with open(entry.path, "rb") as fh:
+            data = fh.read(ctx.max_bytes + 1)
+            st = os.fstat(fh.fileno())
+    except OSError as exc:
+        return Rejection(entry.key, f"cannot read: {exc.strerror}")
+    if len(data) > ctx.max_bytes:
+        return Rejection(entry.key, f"file too large (> {ctx.max_bytes:,} bytes)")
+    digest = hashlib.sha256(data).hexdigest()
+    if entry.known_hash and digest == entry.known_hash:
+        return Unchanged(st.st_size, st.st_mtime_ns)
+    if b"\x00" in data[:8192]:
+        return Rejection(entry.key, "binary file (contains NUL bytes)")
+    text = _decode(data)
+    if text is None:
+        return Rejection(entry.key, "undecodable bytes (neither UTF-8 nor GB18030)")
+    try:
+        return _parse_text(entry, ctx, text, digest, st.st_size, st.st_mtime_ns)
+    except _Reject as exc:
+        return Rejection(entry.key, str(exc))
+
+
+class _Reject(Exception):
+    pass
+
+
+def _parse_text(
+    entry: FileEntry, ctx: ParseContext, text: str, digest: str, size: int, mtime_ns: int
+) -> ParsedPost | Skip:
+    name_match = NAME_RE.match(posixpath.basename(entry.key))
+    assert name_match is not None  # scan() only yields matching names
+    file_date, file_slug, ext = name_match.groups()
+    m = FRONT_MATTER_RE.match(text)
+    if not m:
+        if text.startswith("---"):
+            raise _Reject("front matter is not closed by a --- line")
+        raise _Reject("no front matter (a post file starts with a --- line)")
+    try:
+        fm = yaml.load(m.group(1), Loader=YamlLoader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        raise _Reject(f"invalid YAML in front matter{where}: {problem}") from None
+    if not isinstance(fm, dict):
+        raise _Reject("front matter is not a mapping of keys")
+    if fm.get("published") is False:
+        return Skip("published: false")
+
+    tz = ZoneInfo(ctx.timezone)
+    try:
+        date = parse_date(fm["date"], tz) if fm.get("date") else parse_date(file_date, tz)
+    except DateError as exc:
+        raise _Reject(str(exc)) from None
+    if not ctx.future and date > ctx.now:
+        return Skip(f"dated in the future ({date.isoformat()}); held back until then")
+    updated = None
+    for key in ("last_modified_at", "updated", "modified"):
+        if fm.get(key):
+            try:
+                updated = max(parse_date(fm[key], tz), date)
+            except DateError as exc:
+                raise _Reject(f"{key}: {exc}") from None
+            break
+
+    raw_cats = list(entry.folder_categories) + _pluralized(fm, "category", "categories")
+    raw_tags = _pluralized(fm, "tag", "tags")
+    try:
+        cat_slugs = [guess_slug(c, ctx.known_categories) for c in raw_cats]
+        for t in raw_tags:
+            guess_slug(t, {})
+    except SlugError as exc:
+        raise _Reject(f"bad category or tag: {exc}") from None
+    raw_cats = _dedupe_by(raw_cats, cat_slugs)
+    cat_slugs = list(dict.fromkeys(cat_slugs))
+
+    slug = strip_control(str(fm.get("slug") or file_slug)).strip()
+    if not slug or "/" in slug or ".." in slug:
+        raise _Reject(f"unsafe slug {slug!r}")
+    if fm.get("permalink"):
+        url = "/" + str(fm["permalink"]).lstrip("/")
+        url = quote(url, safe="/:@!$&'()*+,;=-._~%")
+    else:
+        url = permalink(ctx.permalink, categories=cat_slugs, date=date, slug=slug)
+    link = ctx.site_url + url
+    guid = ctx.site_url + jekyll_id(url, slug)
+
+    body = text[m.end() :]
+    html = markdown().render(body) if ext.lower() in MARKDOWN_EXTS else body
+    cleaned = clean_html(html, link, ctx.rules)
+    if not cleaned.html.strip():
+        raise _Reject("empty body")
+    summary = cleaned.summary
+    for key in ("excerpt", "description", "summary"):
+        if isinstance(fm.get(key), str) and fm[key].strip():
+            plain = _plain(fm[key])
+            summary = summarize([plain], ctx.rules.summary_chars) if plain else summary
+            break
+    title = strip_control(str(fm.get("title") or "")).strip()
+    return ParsedPost(
+        key=entry.key,
+        guid=guid,
+        link=link,
+        title=title,
+        date=date,
+        updated=updated,
+        content_html=cleaned.html,
+        summary=summary,
+        categories=raw_cats,
+        tags=list(dict.fromkeys(strip_control(t).strip() for t in raw_tags)),
+        author=strip_control(_author(fm.get("author"))).strip(),
+        source_name=strip_control(cleaned.source_name),
+        original_url=cleaned.original_url,
+        slug=slug,
+        path=entry.path,
+        size=size,
+        mtime_ns=mtime_ns,
+        content_hash=digest,
+        guessed_slugs=cat_slugs,
+    )
+
+
+def _dedupe_by(names: list[str], keys: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for name, key in zip(names, keys, strict=True):
+        if key not in seen:
+            seen.add(key)
+            out.append(name)
+    return out
+
+
+def _plain(html: str) -> str:
+    import lxml.html
+
+    safe = sanitize(html)
+    if not safe.strip():
+        return ""
+    return re.sub(r"\s+", " ", lxml.html.fragment_fromstring(safe, create_parent="div").text_content()).strip()
+
+
+def context(site: SiteConfig, source: PostsSource, now: datetime, known: dict[str, str]) -> ParseContext:
+    return ParseContext(
+        site_url=site.url,
+        timezone=site.timezone,
+        permalink=site.permalink_pattern,
+        rules=source.clean,
+        future=source.future,
+        now=now,
+        max_bytes=source.max_bytes,
+        known_categories=known,
+    )

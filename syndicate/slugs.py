@@ -1,0 +1,50 @@
+"""Slugs that are safe as file names and URL segments, pinyin for Chinese."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pypinyin import Style, lazy_pinyin
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_UNSAFE_RE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.\.?$|\.\.")
+
+
+class SlugError(ValueError):
+    """A name that must not become a path (``../../etc``) or has no usable letters."""
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
+def check_name(name: str) -> str:
+    """Reject names that try to climb directories; everything else can be slugged."""
+    name = name.strip()
+    if not name:
+        raise SlugError("empty name")
+    if _UNSAFE_RE.search(name):
+        raise SlugError(f"unsafe name {name!r}")
+    return name
+
+
+def slugify(name: str) -> str:
+    """``网信中国`` → ``wangxinzhongguo``; ``Tech News`` → ``tech-news``.
+
+    Chinese syllables are joined without separators, as the site's own slugs
+    are (``wangxinzhongguo``); Latin words keep hyphens between them.
+    """
+    name = check_name(name)
+    parts: list[str] = []
+    for chunk in re.split(r"(\s+)", name):
+        if has_cjk(chunk):
+            chunk = "".join(lazy_pinyin(chunk, style=Style.NORMAL, errors="default"))
+        parts.append(chunk)
+    text = unicodedata.normalize("NFKD", "".join(parts))
+    text = text.encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    if not slug:
+        raise SlugError(f"no usable characters in {name!r}")
+    return slug[:80].rstrip("-")

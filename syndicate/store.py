@@ -1,0 +1,368 @@
+"""The store in the middle of the pipeline: SQLAlchemy Core tables, migrations, queries.
+
+Everything here is dialect-neutral so that PostgreSQL can replace SQLite;
+the one SQLite-only piece (WAL and busy timeout pragmas) is in
+``_sqlite_pragmas`` and only runs on SQLite connections.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeDecorator
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Instants go in as UTC and come out aware; naive values are refused."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("location", Text, nullable=False),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("slug", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+    # the text the slug was made from (网信中国); null when written as a slug
+    Column("origin", String(200), nullable=True, unique=True),
+    # which evidence named it: 3 config, 2 written in the post, 1 credit, 0 slug
+    Column("name_rank", Integer, nullable=False, default=0),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("slug", String(100), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("key", String(1000), nullable=False),
+    Column("guid", String(1000), nullable=False),
+    Column("link", Text, nullable=False),
+    Column("slug", String(300), nullable=False, default=""),
+    Column("title", Text, nullable=False),
+    Column("date", UTCDateTime, nullable=False),
+    Column("date_offset", Integer, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("updated_offset", Integer, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    # when this row last changed in a way a feed shows (new, edited, withdrawn)
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("content_html", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("author", String(300), nullable=False, default=""),
+    Column("source_name", String(300), nullable=False, default=""),
+    Column("original_url", Text, nullable=False, default=""),
+    Column("path", Text, nullable=False, default=""),
+    Column("size", BigInteger, nullable=False, default=0),
+    Column("mtime_ns", BigInteger, nullable=False, default=0),
+    Column("content_hash", String(64), nullable=False, default=""),
+    Column("withdrawn", Boolean, nullable=False, default=False),
+    Column("withdrawn_at", UTCDateTime, nullable=True),
+    UniqueConstraint("source_id", "key", name="uq_posts_source_key"),
+    Index("ix_posts_guid", "guid"),
+    Index("ix_posts_date", "date"),
+    Index("ix_posts_first_seen", "first_seen"),
+)
+
+post_categories = Table(
+    "post_categories",
+    metadata,
+    Column("post_id", Integer, ForeignKey("posts.id"), primary_key=True),
+    Column("category_slug", String(100), ForeignKey("categories.slug"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+    Index("ix_post_categories_slug", "category_slug", "post_id"),
+)
+
+post_tags = Table(
+    "post_tags",
+    metadata,
+    Column("post_id", Integer, ForeignKey("posts.id"), primary_key=True),
+    Column("tag_slug", String(100), ForeignKey("tags.slug"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+    Index("ix_post_tags_slug", "tag_slug", "post_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job", String(100), nullable=False),
+    Column("step", String(40), nullable=False),
+    Column("scheduled_at", UTCDateTime, nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("outcome", String(20), nullable=False, default="running"),
+    Column("counts", Text, nullable=False, default="{}"),
+    Column("error", Text, nullable=True),
+    Index("ix_runs_job_started", "job", "started_at"),
+)
+
+# Migrations: MIGRATIONS[n] brings a store from schema version n+1 to n+2.
+# A new store is created at the head (create_all) and stamped, like
+# `alembic stamp head`; an existing one runs every step it has not seen, each
+# in its own transaction, so a release never drops data.
+Migration = Callable[[Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    """SQLite only: WAL so readers never block the collector, and a busy timeout."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+
+class StoreError(Exception):
+    pass
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite") and ":memory:" not in url:
+            db_path = Path(url.split(":///", 1)[1])
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            self.path: Path | None = db_path
+        else:
+            self.path = None
+        self.engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(self.engine)
+        self.migrate()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- schema ---------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self.connect() as conn:
+            if not inspect(conn).has_table("meta"):
+                return 0
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            return int(row[0]) if row else 0
+
+    def migrate(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"store schema version {version} is newer than this syndicate "
+                f"({SCHEMA_VERSION}); upgrade syndicate"
+            )
+        if version == 0:
+            with self.begin() as conn:
+                metadata.create_all(conn)
+                _set_version(conn, SCHEMA_VERSION)
+            return
+        for step in range(version, SCHEMA_VERSION):
+            with self.begin() as conn:
+                MIGRATIONS[step - 1](conn)
+                _set_version(conn, step + 1)
+
+    # -- sources --------------------------------------------------------
+
+    def source_id(self, conn: Connection, name: str, kind: str, location: str) -> int:
+        row = conn.execute(select(sources.c.id).where(sources.c.name == name)).first()
+        if row:
+            conn.execute(
+                sources.update().where(sources.c.id == row[0]).values(kind=kind, location=location)
+            )
+            return int(row[0])
+        res = conn.execute(sources.insert().values(name=name, kind=kind, location=location))
+        return int(res.inserted_primary_key[0])
+
+    # -- runs -----------------------------------------------------------
+
+    def start_run(
+        self, job: str, step: str, started: datetime, scheduled: datetime | None = None
+    ) -> int:
+        with self.begin() as conn:
+            res = conn.execute(
+                runs.insert().values(
+                    job=job, step=step, started_at=started, scheduled_at=scheduled, counts="{}"
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def finish_run(
+        self,
+        run_id: int,
+        finished: datetime,
+        outcome: str,
+        counts: dict[str, Any],
+        error: str | None = None,
+    ) -> None:
+        with self.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(
+                    finished_at=finished,
+                    outcome=outcome,
+                    counts=json.dumps(counts, ensure_ascii=False, sort_keys=True),
+                    error=error,
+                )
+            )
+
+    def last_runs(self, step: str | None = None) -> list[dict[str, Any]]:
+        """The newest run of each job (optionally of one step)."""
+        with self.connect() as conn:
+            newest = select(runs.c.job, func.max(runs.c.id).label("id")).group_by(runs.c.job)
+            if step:
+                newest = newest.where(runs.c.step == step)
+            sub = newest.subquery()
+            rows = conn.execute(
+                select(runs).join(sub, runs.c.id == sub.c.id).order_by(runs.c.job)
+            ).mappings()
+            return [{**row, "counts": json.loads(row["counts"] or "{}")} for row in rows]
+
+    # -- status ---------------------------------------------------------
+
+    def category_stats(self) -> list[dict[str, Any]]:
+        """Visible posts per category with the newest post, for status and the index page."""
+        pc, p, c = post_categories, posts, categories
+        with self.connect() as conn:
+            counts = (
+                select(
+                    pc.c.category_slug,
+                    func.count().label("n"),
+                    func.max(p.c.date).label("newest"),
+                )
+                .join(p, p.c.id == pc.c.post_id)
+                .where(p.c.withdrawn.is_(False))
+                .group_by(pc.c.category_slug)
+                .subquery()
+            )
+            rows = conn.execute(
+                select(c.c.slug, c.c.name, counts.c.n, counts.c.newest)
+                .join(counts, counts.c.category_slug == c.c.slug, isouter=True)
+                .order_by(c.c.slug)
+            ).all()
+            out = []
+            for slug, name, n, newest in rows:
+                title = None
+                if newest is not None:
+                    title = conn.execute(
+                        select(p.c.title)
+                        .join(pc, pc.c.post_id == p.c.id)
+                        .where(pc.c.category_slug == slug, p.c.withdrawn.is_(False))
+                        .order_by(p.c.date.desc(), p.c.guid.desc())
+                        .limit(1)
+                    ).scalar()
+                out.append(
+                    {
+                        "slug": slug,
+                        "name": name,
+                        "posts": int(n or 0),
+                        "newest": newest.replace(tzinfo=timezone.utc) if newest else None,
+                        "newest_title": title,
+                    }
+                )
+            return out
+
+    def count_posts(self, *, withdrawn: bool | None = None) -> int:
+        with self.connect() as conn:
+            q = select(func.count()).select_from(posts)
+            if withdrawn is not None:
+                q = q.where(posts.c.withdrawn.is_(withdrawn))
+            return int(conn.execute(q).scalar() or 0)
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    row = conn.execute(select(meta.c.key).where(meta.c.key == "schema_version")).first()
+    if row:
+        conn.execute(
+            meta.update().where(meta.c.key == "schema_version").values(value=str(version))
+        )
+    else:
+        conn.execute(meta.insert().values(key="schema_version", value=str(version)))
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
