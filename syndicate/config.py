@@ -65,7 +65,9 @@ class SiteConfig(Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {v!r} (use an IANA name like Asia/Shanghai)")
+            raise ValueError(
+                f"unknown timezone {v!r} (use an IANA name like Asia/Shanghai)"
+            ) from None
         return v
 
     @property
@@ -91,7 +93,7 @@ class CleanRules(Strict):
         try:
             re.compile(v)
         except re.error as exc:
-            raise ValueError(f"invalid regular expression: {exc}")
+            raise ValueError(f"invalid regular expression: {exc}") from None
         return v
 
 

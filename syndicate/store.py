@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
+        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 metadata = MetaData()
@@ -333,7 +333,7 @@ class Store:
                         "slug": slug,
                         "name": name,
                         "posts": int(n or 0),
-                        "newest": newest.replace(tzinfo=timezone.utc) if newest else None,
+                        "newest": newest.replace(tzinfo=UTC) if newest else None,
                         "newest_title": title,
                     }
                 )
@@ -350,9 +350,7 @@ class Store:
 def _set_version(conn: Connection, version: int) -> None:
     row = conn.execute(select(meta.c.key).where(meta.c.key == "schema_version")).first()
     if row:
-        conn.execute(
-            meta.update().where(meta.c.key == "schema_version").values(value=str(version))
-        )
+        conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(version)))
     else:
         conn.execute(meta.insert().values(key="schema_version", value=str(version)))
 

@@ -9,7 +9,7 @@ post's own offset kept for display and feeds.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 _DATE_RE = re.compile(
@@ -29,7 +29,7 @@ class DateError(ValueError):
 
 def _offset(text: str) -> tzinfo:
     if text.upper() in ("Z", "UTC", "GMT"):
-        return timezone.utc
+        return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     hours = int(digits[:2])
@@ -72,7 +72,7 @@ def zone(name: str) -> ZoneInfo:
 
 
 def utc(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def offset_minutes(dt: datetime) -> int:
@@ -86,7 +86,7 @@ def with_offset(instant_utc: datetime, minutes: int) -> datetime:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def parse_duration(text: str) -> timedelta:

@@ -35,6 +35,19 @@ Progress = Callable[[int, int | None], None]  # (advance, total or None)
 
 
 @dataclass
+class SourceState:
+    """What one source's collect knows while it stores results batch by batch."""
+
+    source_id: int
+    index: dict[str, IndexRow]
+    guid_keys: dict[str, str]
+    seen: set[str]
+    ctx: post_files.ParseContext
+    now: datetime
+    counts: CollectCounts
+
+
+@dataclass
 class IndexRow:
     id: int
     guid: str
@@ -99,9 +112,8 @@ def _parse_all(
     if n > 1 and len(entries) >= POOL_THRESHOLD:
         with ProcessPoolExecutor(max_workers=n) as pool:
             chunk = max(16, min(256, len(entries) // (n * 8) or 1))
-            yield from zip(
-                entries, pool.map(partial(post_files.parse_file, ctx=ctx), entries, chunksize=chunk)
-            )
+            parsed = pool.map(partial(post_files.parse_file, ctx=ctx), entries, chunksize=chunk)
+            yield from zip(entries, parsed, strict=True)
     else:
         for entry in entries:
             yield entry, post_files.parse_file(entry, ctx)
@@ -120,8 +132,6 @@ def collect_posts(
         source_id = store.source_id(conn, source.label, "posts", str(source.posts))
         known = CategoryRegistry(conn, cfg.categories).snapshot()
         index = _load_index(conn, source_id)
-    guid_keys = {row.guid: key for key, row in index.items()}
-
     seen: set[str] = set()
     todo: list[post_files.FileEntry] = []
     for item in post_files.scan(source):
@@ -142,13 +152,16 @@ def collect_posts(
         progress(counts.unchanged, counts.files)
 
     ctx = post_files.context(cfg.site, source, now, known)
+    state = SourceState(
+        source_id, index, {row.guid: key for key, row in index.items()}, seen, ctx, now, counts
+    )
     results = _parse_all(todo, ctx)
     for batch in chunked(results, BATCH):
         with store.begin() as conn:
             cats = CategoryRegistry(conn, cfg.categories)
             tags = TagRegistry(conn)
             for entry, result in batch:
-                _apply(conn, source_id, entry, result, index, guid_keys, seen, cats, tags, ctx, now, counts)
+                _apply(conn, state, entry, result, cats, tags)
         if progress:
             progress(len(batch), None)
 
@@ -186,18 +199,13 @@ def _load_index(conn: Connection, source_id: int) -> dict[str, IndexRow]:
 
 def _apply(
     conn: Connection,
-    source_id: int,
+    state: SourceState,
     entry: post_files.FileEntry,
     result: post_files.ParseResult,
-    index: dict[str, IndexRow],
-    guid_keys: dict[str, str],
-    seen: set[str],
     cats: CategoryRegistry,
     tags: TagRegistry,
-    ctx: post_files.ParseContext,
-    now: datetime,
-    counts: CollectCounts,
 ) -> None:
+    index, guid_keys, counts, now = state.index, state.guid_keys, state.counts, state.now
     row = index.get(entry.key)
     if isinstance(result, Rejection):
         counts.rejected += 1
@@ -206,7 +214,7 @@ def _apply(
         return  # a stored version stays as it was
     if isinstance(result, post_files.Skip):
         counts.skipped += 1
-        seen.discard(entry.key)  # hidden: withdrawn if it was published
+        state.seen.discard(entry.key)  # hidden: withdrawn if it was published
         log.info("skipped %s: %s", entry.key, result.reason)
         return
     if isinstance(result, post_files.Unchanged):
@@ -223,10 +231,10 @@ def _apply(
     slugs = [cats.resolve(name) for name in result.categories]
     if slugs != result.guessed_slugs:
         # a pinyin collision resolved differently from the worker's guess
-        ctx2 = replace(ctx, known_categories=cats.snapshot())
+        ctx2 = replace(state.ctx, known_categories=cats.snapshot())
         again = post_files.parse_file(replace(entry, known_hash=""), ctx2)
         if not isinstance(again, ParsedPost):
-            return _apply(conn, source_id, entry, again, index, guid_keys, seen, cats, tags, ctx, now, counts)
+            return _apply(conn, state, entry, again, cats, tags)
         result = again
     for slug in slugs:
         cats.name_from_credit(slug, result.source_name)
@@ -235,7 +243,7 @@ def _apply(
     if row is None and result.guid in guid_keys:
         other = guid_keys[result.guid]
         other_row = index[other]
-        if other in seen and not other_row.withdrawn:
+        if other in state.seen and not other_row.withdrawn:
             msg = f"same permalink id as {other} ({result.guid})"
             counts.rejected += 1
             counts.rejections.append(Rejection(entry.key, msg))
@@ -252,7 +260,7 @@ def _apply(
     if row is None:
         res = conn.execute(
             posts.insert().values(
-                source_id=source_id,
+                source_id=state.source_id,
                 key=entry.key,
                 guid=result.guid,
                 first_seen=now,

@@ -376,10 +376,14 @@ def _plain(html: str) -> str:
     safe = sanitize(html)
     if not safe.strip():
         return ""
-    return re.sub(r"\s+", " ", lxml.html.fragment_fromstring(safe, create_parent="div").text_content()).strip()
+    return re.sub(
+        r"\s+", " ", lxml.html.fragment_fromstring(safe, create_parent="div").text_content()
+    ).strip()
 
 
-def context(site: SiteConfig, source: PostsSource, now: datetime, known: dict[str, str]) -> ParseContext:
+def context(
+    site: SiteConfig, source: PostsSource, now: datetime, known: dict[str, str]
+) -> ParseContext:
     return ParseContext(
         site_url=site.url,
         timezone=site.timezone,
