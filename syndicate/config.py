@@ -14,9 +14,18 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from .slugs import SLUG_RE
+from .timeutil import parse_duration
 
 try:  # the C loader is several times faster on large front matter
     from yaml import CSafeLoader as YamlLoader
@@ -126,7 +135,103 @@ class FeedsConfig(Strict):
     excerpt_only_for: list[str] = []
 
 
-Source = PostsSource
+class FeedSource(Strict):
+    """An upstream RSS/Atom feed (issue: upstream sources)."""
+
+    feed: str
+    name: str = ""
+    category: str = ""
+    categories_from_feed: bool = False
+    every: str = "30m"
+    allow_private: bool = False
+    timeout: float = Field(20.0, gt=0)
+    max_bytes: int = Field(15 * 1024 * 1024, gt=0)
+    clean: CleanRules = CleanRules()
+
+    @field_validator("feed")
+    @classmethod
+    def _feed_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an absolute http(s) URL")
+        return v
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @property
+    def label(self) -> str:
+        return self.name or self.feed
+
+
+def _source_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "feed" if "feed" in value else "posts"
+    return "feed" if isinstance(value, FeedSource) else "posts"
+
+
+Source = Annotated[
+    Annotated[PostsSource, Tag("posts")] | Annotated[FeedSource, Tag("feed")],
+    Discriminator(_source_kind),
+]
+
+
+class DigestTemplates(Strict):
+    html: Path | None = None
+    text: Path | None = None
+    css: Path | None = None
+
+
+class DigestConfig(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str
+    categories: Literal["all"] | list[str] = "all"
+    window: str = "since-last"
+    max_per_category: int = Field(10, ge=1, le=500)
+    subject: str = "{{ site.title }} 每日要闻 {{ edition.date }}"
+    preheader: str = "{{ edition.count }} 篇新文章：{{ edition.first_title }}"
+    from_: str = Field(alias="from")
+    reply_to: str = ""
+    templates: DigestTemplates = DigestTemplates()
+    size_budget: int = Field(100_000, ge=10_000)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not SLUG_RE.match(v):
+            raise ValueError("digest name must match [a-z0-9-]+ (it is used in file names)")
+        return v
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        if v != "since-last":
+            parse_duration(v)
+        return v
+
+
+class SubscribersConfig(Strict):
+    file: Path | None = None
+
+
+class SmtpConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    starttls: bool = False
+    ssl: bool = False
+    username: str = ""
+    password_env: str = "SYNDICATE_SMTP_PASSWORD"
+    timeout: float = Field(30.0, gt=0)
+    rate: float = Field(0.0, ge=0)  # messages per second, 0 = no limit
+    batch: int = Field(100, ge=1)
+
+
+class DeliveryConfig(Strict):
+    maildir: Path | None = None
+    smtp: SmtpConfig | None = None
 
 
 class Config(Strict):
@@ -135,6 +240,9 @@ class Config(Strict):
     categories: dict[str, str] = {}
     store: StoreConfig = StoreConfig()
     feeds: FeedsConfig = FeedsConfig()
+    digests: list[DigestConfig] = []
+    subscribers: SubscribersConfig = SubscribersConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
 
     # set by load(): where the file was, for messages and relative paths
     path: Annotated[Path, Field(exclude=True)] = Path(DEFAULT_CONFIG)
@@ -205,8 +313,27 @@ def _resolve(cfg: dict[str, Any], base: Path) -> None:
         hook(cfg, fix)
 
 
-# later sections (digests, delivery, subscribers) register their path fixes here
-_RESOLVERS: list[Any] = []
+def _resolve_digest_paths(cfg: dict[str, Any], fix: Any) -> None:
+    subs = cfg.get("subscribers")
+    if isinstance(subs, dict) and subs.get("file"):
+        subs["file"] = fix(subs["file"])
+    delivery = cfg.get("delivery")
+    if delivery is None:
+        cfg["delivery"] = delivery = {}
+    if isinstance(delivery, dict):
+        if not delivery.get("smtp") and not delivery.get("maildir"):
+            delivery["maildir"] = "outbox"
+        if delivery.get("maildir"):
+            delivery["maildir"] = fix(delivery["maildir"])
+    for digest in cfg.get("digests") or []:
+        templates = digest.get("templates") if isinstance(digest, dict) else None
+        if isinstance(templates, dict):
+            for key in ("html", "text", "css"):
+                if templates.get(key):
+                    templates[key] = fix(templates[key])
+
+
+_RESOLVERS: list[Any] = [_resolve_digest_paths]
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -248,9 +375,9 @@ def loads(text: str, path: Path) -> Config:
     except ValidationError as exc:
         msgs = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            loc = _strip_tags(tuple(err["loc"]))
             line = _locate(loc, lines)
-            key = ".".join(str(p) for p in loc if not _is_union_tag(p)) or "(top level)"
+            key = ".".join(str(p) for p in loc) or "(top level)"
             where = f"{path}:{line}" if line else str(path)
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
@@ -261,5 +388,15 @@ def loads(text: str, path: Path) -> Config:
         raise ConfigError("\n".join(msgs)) from None
 
 
-def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part[:1].isupper()
+def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union tags (``sources.0.posts.max_bytes`` → ``sources.0.max_bytes``)."""
+    out: list[Any] = []
+    for i, part in enumerate(loc):
+        after_index = i > 0 and isinstance(loc[i - 1], int)
+        if isinstance(part, str) and (part[:1].isupper() or (after_index and part in _TAGS)):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+_TAGS = {"posts", "feed"}

@@ -37,6 +37,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
+from .model import Category, Post, Tag
+from .timeutil import with_offset
+
 SCHEMA_VERSION = 1
 
 
@@ -339,12 +342,118 @@ class Store:
                 )
             return out
 
+    def posts(
+        self,
+        *,
+        category: str | None = None,
+        categories_any: Iterable[str] | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+        first_seen_after: datetime | None = None,
+        first_seen_until: datetime | None = None,
+    ) -> list[Post]:
+        """Visible posts, newest first (ties by id), with their categories and tags.
+
+        Only the rows asked for are read (``limit`` goes to SQL), so a feed of
+        50 entries costs the same with 50 or 50,000 posts stored.
+        """
+        p = posts
+        q = (
+            select(p, sources.c.name.label("source"))
+            .join(sources, sources.c.id == p.c.source_id)
+            .where(p.c.withdrawn.is_(False))
+        )
+        if category is not None:
+            q = q.where(
+                p.c.id.in_(
+                    select(post_categories.c.post_id).where(
+                        post_categories.c.category_slug == category
+                    )
+                )
+            )
+        if categories_any is not None:
+            q = q.where(
+                p.c.id.in_(
+                    select(post_categories.c.post_id).where(
+                        post_categories.c.category_slug.in_(list(categories_any))
+                    )
+                )
+            )
+        if tag is not None:
+            q = q.where(p.c.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_slug == tag)))
+        if first_seen_after is not None:
+            q = q.where(p.c.first_seen > first_seen_after)
+        if first_seen_until is not None:
+            q = q.where(p.c.first_seen <= first_seen_until)
+        q = q.order_by(p.c.date.desc(), p.c.guid.desc())
+        if limit is not None:
+            q = q.limit(limit)
+        with self.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+            ids = [r["id"] for r in rows]
+            cats: dict[int, list[Category]] = {i: [] for i in ids}
+            tag_map: dict[int, list[Tag]] = {i: [] for i in ids}
+            for chunk in chunked(ids, 500):
+                for pid, slug, name in conn.execute(
+                    select(post_categories.c.post_id, categories.c.slug, categories.c.name)
+                    .join(categories, categories.c.slug == post_categories.c.category_slug)
+                    .where(post_categories.c.post_id.in_(chunk))
+                    .order_by(post_categories.c.post_id, post_categories.c.position)
+                ):
+                    cats[pid].append(Category(slug, name))
+                for pid, slug, name in conn.execute(
+                    select(post_tags.c.post_id, tags.c.slug, tags.c.name)
+                    .join(tags, tags.c.slug == post_tags.c.tag_slug)
+                    .where(post_tags.c.post_id.in_(chunk))
+                    .order_by(post_tags.c.post_id, post_tags.c.position)
+                ):
+                    tag_map[pid].append(Tag(slug, name))
+        return [_post(r, cats[r["id"]], tag_map[r["id"]]) for r in rows]
+
+    def all_categories(self) -> list[Category]:
+        with self.connect() as conn:
+            return [
+                Category(slug, name)
+                for slug, name in conn.execute(
+                    select(categories.c.slug, categories.c.name).order_by(categories.c.slug)
+                )
+            ]
+
+    def all_tags(self) -> list[Tag]:
+        with self.connect() as conn:
+            return [
+                Tag(slug, name)
+                for slug, name in conn.execute(
+                    select(tags.c.slug, tags.c.name).order_by(tags.c.slug)
+                )
+            ]
+
     def count_posts(self, *, withdrawn: bool | None = None) -> int:
         with self.connect() as conn:
             q = select(func.count()).select_from(posts)
             if withdrawn is not None:
                 q = q.where(posts.c.withdrawn.is_(withdrawn))
             return int(conn.execute(q).scalar() or 0)
+
+
+def _post(r: Any, cats: list[Category], tag_list: list[Tag]) -> Post:
+    return Post(
+        id=r["id"],
+        guid=r["guid"],
+        link=r["link"],
+        title=r["title"],
+        date=with_offset(r["date"], r["date_offset"]),
+        updated=with_offset(r["updated"], r["updated_offset"]),
+        first_seen=r["first_seen"],
+        content_html=r["content_html"],
+        summary=r["summary"],
+        source=r["source"],
+        author=r["author"],
+        source_name=r["source_name"],
+        original_url=r["original_url"],
+        categories=cats,
+        tags=tag_list,
+    )
 
 
 def _set_version(conn: Connection, version: int) -> None:

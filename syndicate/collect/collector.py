@@ -19,7 +19,7 @@ from functools import partial
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
-from ..config import Config, PostsSource
+from ..config import Config, FeedSource, PostsSource
 from ..model import CollectCounts, ParsedPost, Rejection
 from ..store import Store, chunked, post_categories, post_tags, posts
 from ..terms import CategoryRegistry, TagRegistry
@@ -72,7 +72,14 @@ def collect(
     run_id = store.start_run("collect", "collect", now)
     total = CollectCounts()
     errors: list[str] = []
+    feed_sources = [s for s in cfg.sources if isinstance(s, FeedSource)]
+    if feed_sources:
+        from .feeds import collect_feed_sources
+
+        total.add(collect_feed_sources(cfg, store, feed_sources, now=now))
     for source in cfg.sources:
+        if isinstance(source, FeedSource):
+            continue
         try:
             counts = collect_posts(cfg, store, source, now=now, progress=progress)
         except post_files.SourceError as exc:

@@ -1,0 +1,1 @@
+"""Digests: compose editions of recent posts and deliver them exactly once."""
