@@ -182,6 +182,36 @@ def status(obj: Ctx) -> None:
     _status_extras(obj, cfg, store)
 
 
+@main.command()
+@click.option("--force", is_flag=True, help="Render every file even if the store is unchanged.")
+@click.option("--snippets", is_flag=True, help="Print each category's autodiscovery <link> tags.")
+@click.pass_obj
+def build(obj: Ctx, force: bool, snippets: bool) -> None:
+    """Write the feeds: RSS, Atom and JSON Feed per category and for all posts,
+    plus feeds.opml, index.html, feed.xsl and autodiscovery snippets.
+
+    Files are written atomically and only when their bytes change; with
+    nothing changed in the store, nothing is written at all.
+    """
+    from .build import all_snippets
+    from .build import build as run_build
+
+    with handled():
+        result = run_build(obj.cfg, obj.store, force=force)
+    if snippets:
+        for key, html in all_snippets(obj.cfg, obj.store).items():
+            print(f"<!-- {key} -->\n{html}")
+    for msg in result.ping_errors:
+        print(f"warning: {msg}", file=sys.stderr)
+    if result.skipped:
+        print(f"nothing changed: {result.feeds} feeds up to date in {result.index.parent}")
+    else:
+        print(
+            f"built {result.feeds} feeds: {len(result.written)} files written, "
+            f"{len(result.unchanged)} unchanged → {result.index}"
+        )
+
+
 # later steps (feed sources, digests, daemon) add their own status sections here
 STATUS_SECTIONS: list[Callable[[Config, Store], Any]] = []
 

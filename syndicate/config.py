@@ -131,6 +131,7 @@ class FeedsConfig(Strict):
     hub: str = ""
     formats: list[Literal["rss", "atom", "json"]] = ["rss", "atom", "json"]
     category_url: str = "/category/:slug.html"
+    tag_url: str = "/tag/:slug.html"
     snippets: bool = True
     excerpt_only_for: list[str] = []
 

@@ -241,6 +241,36 @@ class Store:
                 MIGRATIONS[step - 1](conn)
                 _set_version(conn, step + 1)
 
+    # -- meta -----------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self.connect() as conn:
+            return conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.begin() as conn:
+            if conn.execute(select(meta.c.key).where(meta.c.key == key)).first():
+                conn.execute(meta.update().where(meta.c.key == key).values(value=value))
+            else:
+                conn.execute(meta.insert().values(key=key, value=value))
+
+    def content_state(self) -> dict[str, Any]:
+        """A cheap summary that changes whenever any feed's content could change."""
+        with self.connect() as conn:
+            changed, count = conn.execute(
+                select(func.max(posts.c.changed_at), func.count()).select_from(posts)
+            ).one()
+            cats = conn.execute(
+                select(categories.c.slug, categories.c.name).order_by(categories.c.slug)
+            ).all()
+            n_tags = conn.execute(select(func.count()).select_from(tags)).scalar()
+        return {
+            "changed": changed.isoformat() if changed else None,
+            "posts": count,
+            "categories": [list(c) for c in cats],
+            "tags": n_tags,
+        }
+
     # -- sources --------------------------------------------------------
 
     def source_id(self, conn: Connection, name: str, kind: str, location: str) -> int:

@@ -280,7 +280,7 @@ def _parse_text(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise _Reject(f"invalid YAML in front matter{where}: {problem}") from None
     if not isinstance(fm, dict):
         raise _Reject("front matter is not a mapping of keys")

@@ -1,0 +1,98 @@
+"""The files around the feeds: OPML, the index page, autodiscovery snippets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+
+from lxml import etree
+
+from ..config import Config
+from ..templating import environment
+from .feeds import MEDIA_TYPES, FeedSpec
+
+FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+
+
+@dataclass
+class Listing:
+    """One feed as the index page and OPML show it."""
+
+    spec: FeedSpec
+    posts: int
+    newest: datetime | None
+    newest_title: str
+
+
+def feed_links(cfg: Config, spec: FeedSpec) -> list[dict[str, str]]:
+    return [
+        {
+            "format": fmt,
+            "label": FORMAT_LABELS[fmt],
+            "type": MEDIA_TYPES[fmt],
+            "href": spec.self_url(cfg, fmt),
+            "title": f"{spec.title} ({FORMAT_LABELS[fmt]})",
+        }
+        for fmt in cfg.feeds.formats
+    ]
+
+
+def snippet(cfg: Config, spec: FeedSpec) -> str:
+    """``<link rel="alternate">`` tags for the site's own category page."""
+    env = environment()
+    return env.get_template("snippet.html.j2").render(links=feed_links(cfg, spec))
+
+
+def opml_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes:
+    opml = etree.Element("opml", version="2.0")
+    head = etree.SubElement(opml, "head")
+    etree.SubElement(head, "title").text = f"{cfg.site.title} feeds"
+    etree.SubElement(head, "dateModified").text = format_datetime(updated)
+    if cfg.site.author:
+        etree.SubElement(head, "ownerName").text = cfg.site.author
+    body = etree.SubElement(opml, "body")
+    for item in listings:
+        spec = item.spec
+        group = etree.SubElement(body, "outline", text=spec.name, title=spec.name)
+        for link in feed_links(cfg, spec):
+            if link["format"] == "json":
+                continue  # OPML readers subscribe to XML feeds
+            etree.SubElement(
+                group,
+                "outline",
+                type="rss",
+                text=f"{spec.name} ({link['label']})",
+                title=f"{spec.name} ({link['label']})",
+                xmlUrl=link["href"],
+                htmlUrl=spec.home_url,
+                language=cfg.site.language,
+            )
+    return etree.tostring(opml, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+
+
+def index_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes:
+    env = environment()
+    tz = cfg.site.tz
+    rows = []
+    for item in listings:
+        rows.append(
+            {
+                "name": item.spec.name,
+                "key": item.spec.key,
+                "home_url": item.spec.home_url,
+                "posts": item.posts,
+                "newest": item.newest.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                if item.newest
+                else "",
+                "newest_title": item.newest_title,
+                "links": feed_links(cfg, item.spec),
+            }
+        )
+    html = env.get_template("index.html.j2").render(
+        site=cfg.site,
+        rows=rows,
+        opml_url=f"{cfg.feeds_base_url}feeds.opml",
+        updated=updated.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+    )
+    return html.encode("utf-8")

@@ -1,0 +1,372 @@
+"""The feed builder: validity, content, determinism, incremental writes, safety."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import threading
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import parse_qs, urlparse
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from syndicate.build import build
+from syndicate.build.writer import UnsafePath, inside
+from syndicate.cli import main
+from syndicate.collect.clean import strip_control
+from syndicate.collect.collector import collect
+
+from .conftest import DATA, NOW
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+RELAXNG = etree.RelaxNG(etree.parse(str(DATA / "atom.rng")))
+
+
+def built(site, **kw):
+    store = site.store()
+    collect(site.cfg(), store, now=NOW)
+    return build(site.cfg(), store, **kw), store
+
+
+def feeds_dir(site) -> Path:
+    return site.root / "feeds"
+
+
+def check_atom(path: Path) -> etree._ElementTree:
+    doc = etree.parse(str(path))
+    assert RELAXNG.validate(doc), RELAXNG.error_log
+    parsed = feedparser.parse(path.read_bytes())
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return doc
+
+
+def check_rss(path: Path, cfg) -> etree._ElementTree:
+    data = path.read_bytes()
+    parsed = feedparser.parse(data)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    doc = etree.fromstring(data)
+    assert doc.tag == "rss" and doc.get("version") == "2.0"
+    assert doc.nsmap.get("content") == CONTENT.strip("{}")
+    channel = doc.find("channel")
+    for required in ("title", "link", "description"):
+        assert (channel.findtext(required) or "").strip(), required
+    self_link = channel.find(f"{ATOM}link[@rel='self']")
+    assert self_link.get("href") == f"{cfg.feeds_base_url}{path.stem}.rss"
+    assert self_link.get("type") == "application/rss+xml"
+    assert channel.findtext("language") == cfg.site.language
+    for item in channel.findall("item"):
+        assert item.findtext("title") and item.findtext("link")
+        guid = item.find("guid")
+        assert guid.get("isPermaLink") == (
+            "true" if guid.text == item.findtext("link") else "false"
+        )
+        stamp = item.findtext("pubDate")
+        assert email.utils.parsedate_to_datetime(stamp).tzinfo is not None
+        assert stamp == email.utils.format_datetime(email.utils.parsedate_to_datetime(stamp))
+        for html in (item.findtext("description"), item.findtext(f"{CONTENT}encoded")):
+            assert "<script" not in (html or "")
+            for ref in etree.HTML(html or "<p/>").xpath("//@href | //@src"):
+                assert ref.startswith(("https://", "http://", "mailto:")), ref
+    return etree.ElementTree(doc)
+
+
+@pytest.fixture
+def seeded(site):
+    site.add_seed()
+    site.post("2022-02-12-b.md", title="第二篇", categories="caijing", tags="[财经要闻, 人民币]")
+    site.post(
+        "2022-02-13-c.md",
+        title="第三篇",
+        categories="caijing 宏观经济",
+        date="2022-02-13 08:00:00 +0800",
+        body='<p>正文。<img src="/img/a.png"><a href="rel/page.html">相对链接</a></p>',
+    )
+    return site
+
+
+def test_every_feed_is_valid(seeded):
+    result, _ = built(seeded)
+    cfg = seeded.cfg()
+    root = feeds_dir(seeded)
+    assert result.feeds == 4  # all, caijing, hongguanjingji, wangxinzhongguo
+    for key in ("all", "caijing", "wangxinzhongguo", "hongguanjingji"):
+        check_atom(root / f"{key}.atom")
+        check_rss(root / f"{key}.rss", cfg)
+        data = json.loads((root / f"{key}.json").read_text(encoding="utf-8"))
+        assert data["version"] == "https://jsonfeed.org/version/1.1"
+        assert data["feed_url"] == f"{cfg.feeds_base_url}{key}.json"
+        for item in data["items"]:
+            assert isinstance(item["id"], str) and item["content_html"] and item["summary"]
+            assert datetime.fromisoformat(item["date_published"]).utcoffset() is not None
+
+
+def test_seed_entry_in_every_format(seeded):
+    built(seeded)
+    root = feeds_dir(seeded)
+    guid = "https://finews.withounder.com/wangxinzhongguo/2022/02/10/NW202202102272322133"
+    link = guid + ".html"
+    original = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202202102272322133"
+
+    atom = feedparser.parse((root / "wangxinzhongguo.atom").read_bytes())
+    e = atom.entries[0]
+    assert e.id == guid and e.link == link
+    assert e.published == "2022-02-10T11:48:47+08:00"
+    assert e.content[0].type == "text/html" and "京东集团总裁徐雷" in e.content[0].value
+    assert e.summary.startswith("1月28日下午，中央网信办会同国家发展改革委")
+    assert [(t.term, t.label) for t in e.tags] == [
+        ("wangxinzhongguo", "网信中国"),
+        ("wangxinzhongguoxinwen", "网信中国新闻"),
+    ]
+    assert {"rel": "via", "href": original, "title": "网信中国"}.items() <= next(
+        lnk for lnk in e.links if lnk.rel == "via"
+    ).items()
+    assert atom.feed.language == "zh-CN"
+
+    rss = etree.parse(str(root / "wangxinzhongguo.rss")).getroot()
+    item = rss.find("channel/item")
+    assert item.findtext("guid") == guid and item.find("guid").get("isPermaLink") == "false"
+    assert item.findtext("pubDate") == "Thu, 10 Feb 2022 11:48:47 +0800"
+    assert item.findtext("description").startswith("1月28日下午")
+    assert "返回" not in item.findtext(f"{CONTENT}encoded")
+    assert [c.text for c in item.findall("category")] == ["网信中国", "网信中国新闻"]
+    assert item.find("source").get("url") == original and item.findtext("source") == "网信中国"
+    assert item.findtext("{http://purl.org/dc/elements/1.1/}creator") == "金融资讯网"
+    channel = rss.find("channel")
+    # the channel <link> is the category page, not the self link
+    assert channel.findtext("link") == "https://finews.withounder.com/category/wangxinzhongguo.html"
+    assert channel.findtext("lastBuildDate") == "Thu, 10 Feb 2022 11:48:47 +0800"
+
+    data = json.loads((root / "wangxinzhongguo.json").read_text(encoding="utf-8"))
+    item = data["items"][0]
+    assert item["id"] == guid and item["url"] == link and item["external_url"] == original
+    assert item["date_published"] == "2022-02-10T11:48:47+08:00"
+    assert item["tags"] == ["网信中国", "网信中国新闻"]
+
+
+def test_no_cdata_and_html_content_type(seeded):
+    built(seeded)
+    for path in feeds_dir(seeded).glob("*.*"):
+        if path.suffix in (".rss", ".atom"):
+            assert b"CDATA" not in path.read_bytes()
+    atom = etree.parse(str(feeds_dir(seeded) / "all.atom")).getroot()
+    assert {c.get("type") for c in atom.iter(f"{ATOM}content")} == {"html"}
+
+
+def test_relative_urls_are_absolute(seeded):
+    built(seeded)
+    data = json.loads((feeds_dir(seeded) / "caijing.json").read_text(encoding="utf-8"))
+    html = next(i["content_html"] for i in data["items"] if i["title"] == "第三篇")
+    assert 'src="https://finews.withounder.com/img/a.png"' in html
+    assert (
+        'href="https://finews.withounder.com/caijing/hongguanjingji/2022/02/13/rel/page.html"'
+        in (html)
+    )
+    assert 'alt=""' in html
+
+
+def test_order_newest_first_ties_by_id_and_limit(site):
+    for name in ("a", "b", "c", "d"):
+        site.post(f"2022-02-11-{name}.md", title=name, date="2022-02-11 09:00:00 +0800")
+    site.post("2022-02-12-z.md", title="z", date="2022-02-12 09:00:00 +0800")
+    site.extend_config("feeds:\n  limit: 4\n")
+    built(site)
+    atom = feedparser.parse((feeds_dir(site) / "caijing.atom").read_bytes())
+    assert [e.title for e in atom.entries] == ["z", "d", "c", "b"]
+    rss = etree.parse(str(feeds_dir(site) / "caijing.rss")).getroot()
+    assert [i.findtext("title") for i in rss.iter("item")] == ["z", "d", "c", "b"]
+
+
+def test_byte_identical_and_nothing_written_when_unchanged(seeded, tmp_path):
+    result, store = built(seeded)
+    assert result.written and not result.skipped
+    root = feeds_dir(seeded)
+    snapshot = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+    again = build(seeded.cfg(), store)
+    assert again.skipped and not again.written
+    forced = build(seeded.cfg(), store, force=True)
+    assert forced.written == []  # same bytes: nothing rewritten even when forced
+    for p, (data, mtime) in snapshot.items():
+        assert p.read_bytes() == data and p.stat().st_mtime_ns == mtime
+    # a second store from the same files gives the same bytes
+    other = seeded.root / "copy.yaml"
+    other.write_text(
+        seeded.config_path.read_text()
+        .replace("var/test.db", "var/other.db")
+        .replace("store:", "feeds:\n  dir: feeds2\nstore:"),
+        encoding="utf-8",
+    )
+    from syndicate.config import load
+    from syndicate.store import Store
+
+    cfg2 = load(other)
+    store2 = Store(cfg2.store.url)
+    collect(cfg2, store2, now=NOW + timedelta(days=3))
+    build(cfg2, store2)
+    for p in root.rglob("*"):
+        if p.is_file():
+            assert (seeded.root / "feeds2" / p.relative_to(root)).read_bytes() == p.read_bytes(), p
+
+
+def test_new_post_rewrites_only_its_feeds(seeded):
+    seeded.extend_config("feeds:\n  tags: true\n")
+    result, store = built(seeded)
+    seeded.post("2022-02-20-new.md", title="新文章", categories="caijing", tags="人民币")
+    collect(seeded.cfg(), store, now=NOW + timedelta(hours=1))
+    result = build(seeded.cfg(), store)
+    assert sorted(result.written) == sorted(
+        [f"{k}.{f}" for k in ("all", "caijing", "tags/renminbi") for f in ("rss", "atom", "json")]
+        + ["index.html"]
+    )
+    rss = etree.parse(str(feeds_dir(seeded) / "tags/renminbi.rss")).getroot()
+    assert rss.getroottree().docinfo is not None
+    assert b'href="../feed.xsl"' in (feeds_dir(seeded) / "tags/renminbi.rss").read_bytes()
+
+
+def test_excerpt_only(seeded):
+    seeded.extend_config("feeds:\n  excerpt_only_for: [wangxinzhongguo]\n")
+    built(seeded)
+    root = feeds_dir(seeded)
+    rss = etree.parse(str(root / "wangxinzhongguo.rss")).getroot()
+    assert rss.find(f"channel/item/{CONTENT}encoded") is None
+    assert rss.findtext("channel/item/description").startswith("1月28日")
+    check_atom(root / "wangxinzhongguo.atom")
+    assert b"<content" not in (root / "wangxinzhongguo.atom").read_bytes()
+    assert rss.find("channel/item") is not None
+    assert b"content:encoded" in (root / "all.rss").read_bytes()
+
+
+def test_hostile_content(site):
+    site.post(
+        "2022-02-11-x.md",
+        title="<script>alert(1)</script>标题\\a",  # YAML's escape for BEL (\x07)
+        body=(
+            '<p onclick="steal()">正文<script>alert(1)</script>'
+            '<img src="x.png" onerror="alert(1)"><a href="javascript:alert(1)">点我</a>'
+            "<iframe src='https://evil.example'></iframe>\x0b控制字符。</p>"
+        ),
+    )
+    site.post("2022-02-12-empty-title.md", title="", body="<p>只有正文的摘要。</p>")
+    site.post("2022-02-13-nothing.md", title="", body="<p><img src='a.png'></p>")
+    big = "<p>" + "长" * (1024 * 1024) + "。</p>"
+    site.post("2022-02-14-big.md", title="大文章", body=big)
+    built(site)
+    root = feeds_dir(site)
+    for key in ("caijing", "all"):
+        check_atom(root / f"{key}.atom")
+        check_rss(root / f"{key}.rss", site.cfg())
+    raw = (root / "caijing.rss").read_bytes() + (root / "caijing.atom").read_bytes()
+    for bad in (b"onclick", b"onerror", b"javascript:", b"iframe", b"\x07", b"\x0b", b"&lt;script"):
+        assert bad not in raw.replace(b"&lt;script&gt;alert(1)&lt;/script&gt;\xe6\xa0\x87", b""), (
+            bad
+        )
+    titles = [e.title for e in feedparser.parse((root / "caijing.atom").read_bytes()).entries]
+    assert "只有正文的摘要。" in titles and "(untitled)" in titles
+    assert "<script>alert(1)</script>标题" in titles  # a title is text, escaped by the XML library
+
+
+def test_strip_control_characters():
+    assert strip_control("a\x00b\x1fc\ud800d\ufffee\tf\n") == "abcde\tf\n"
+
+
+def test_empty_category_gives_valid_empty_feed(site):
+    site.add_seed()
+    built(site)  # "caijing" is configured but has no posts
+    root = feeds_dir(site)
+    check_atom(root / "caijing.atom")
+    check_rss(root / "caijing.rss", site.cfg())
+    assert json.loads((root / "caijing.json").read_text())["items"] == []
+    updated = etree.parse(str(root / "caijing.atom")).getroot().findtext(f"{ATOM}updated")
+    assert updated == "1970-01-01T00:00:00+00:00"
+
+
+def test_opml_index_xsl_and_snippets(seeded):
+    built(seeded)
+    root = feeds_dir(seeded)
+    opml = etree.parse(str(root / "feeds.opml")).getroot()
+    groups = {o.get("text"): o for o in opml.find("body")}
+    assert {"全部文章", "网信中国", "财经", "宏观经济"} <= set(groups)
+    urls = [o.get("xmlUrl") for o in groups["网信中国"]]
+    assert urls == [
+        "https://finews.withounder.com/feeds/wangxinzhongguo.rss",
+        "https://finews.withounder.com/feeds/wangxinzhongguo.atom",
+    ]
+    index = (root / "index.html").read_text(encoding="utf-8")
+    page = etree.HTML(index)
+    alternates = page.xpath("//head/link[@rel='alternate']/@href")
+    assert "https://finews.withounder.com/feeds/wangxinzhongguo.atom" in alternates
+    row = page.xpath("//tr[@id='wangxinzhongguo']")[0]
+    assert "网信中国" in "".join(row.itertext()) and "2022-02-10 11:48" in "".join(row.itertext())
+    assert page.xpath("//a[@href='https://finews.withounder.com/feeds/feeds.opml']")
+    # the XSL turns a feed into a readable page
+    transform = etree.XSLT(etree.parse(str(root / "feed.xsl")))
+    html = str(transform(etree.parse(str(root / "wangxinzhongguo.rss"))))
+    assert "这是一个订阅源" in html and "聚精会神办企业" in html
+    html = str(transform(etree.parse(str(root / "wangxinzhongguo.atom"))))
+    assert "https://finews.withounder.com/feeds/wangxinzhongguo.atom" in html
+    snippet = (root / "snippets/wangxinzhongguo.html").read_text(encoding="utf-8")
+    assert 'type="application/atom+xml"' in snippet and "金融资讯网 · 网信中国 (Atom)" in snippet
+    out = CliRunner().invoke(main, ["--config", str(seeded.config_path), "build", "--snippets"])
+    assert out.exit_code == 0 and "<!-- wangxinzhongguo -->" in out.output
+    assert "nothing changed" in out.output
+
+
+def test_output_paths_stay_inside(tmp_path):
+    assert inside(tmp_path, "a/b.rss") == (tmp_path / "a/b.rss").resolve()
+    for bad in ("../x.rss", "/etc/passwd", "a/../../x"):
+        with pytest.raises(UnsafePath):
+            inside(tmp_path, bad)
+
+
+class Hub(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, list[str]]]] = []
+    status = 204
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        Hub.received.append(parse_qs(self.rfile.read(length).decode()))
+        self.send_response(Hub.status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hub():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Hub.received = []
+    Hub.status = 204
+    yield f"http://127.0.0.1:{server.server_port}/hub"
+    server.shutdown()
+
+
+def test_websub_hub_link_and_ping(seeded, hub):
+    seeded.extend_config(f"feeds:\n  hub: {hub}\n")
+    result, store = built(seeded)
+    assert result.ping_errors == []
+    pinged = {r["hub.url"][0] for r in Hub.received}
+    assert all(r["hub.mode"] == ["publish"] for r in Hub.received)
+    assert "https://finews.withounder.com/feeds/caijing.atom" in pinged
+    assert len(pinged) == 12  # 4 feeds x 3 formats
+    root = feeds_dir(seeded)
+    rss = etree.parse(str(root / "caijing.rss")).getroot()
+    assert rss.find(f"channel/{ATOM}link[@rel='hub']").get("href") == hub
+    check_atom(root / "caijing.atom")
+    # one new post: only the changed feeds are pinged; a failing hub is not fatal
+    Hub.received, Hub.status = [], 500
+    seeded.post("2022-02-20-new.md", title="新", categories="caijing")
+    collect(seeded.cfg(), store, now=NOW + timedelta(hours=1))
+    result = build(seeded.cfg(), store)
+    assert {urlparse(r["hub.url"][0]).path for r in Hub.received} == {
+        f"/feeds/{k}.{f}" for k in ("all", "caijing") for f in ("rss", "atom", "json")
+    }
+    assert len(result.ping_errors) == 6 and "500" in result.ping_errors[0]
