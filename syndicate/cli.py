@@ -16,6 +16,7 @@ from . import __version__, logs
 from .config import Config, ConfigError, load
 from .model import CollectCounts
 from .store import Store, StoreError
+from .timeutil import now_utc
 
 EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 2
 out = Console(highlight=False, soft_wrap=True)
@@ -210,6 +211,127 @@ def build(obj: Ctx, force: bool, snippets: bool) -> None:
             f"built {result.feeds} feeds: {len(result.written)} files written, "
             f"{len(result.unchanged)} unchanged → {result.index}"
         )
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run collect → build → due digests once, then exit.")
+@click.pass_obj
+def run(obj: Ctx, once: bool) -> None:
+    """Start the daemon: run the `jobs:` of schedule.yaml on their triggers.
+
+    One daemon per store (a second one exits naming the first). SIGTERM or
+    SIGINT finish the running unit of work and exit 0; SIGHUP reloads
+    schedule.yaml (an invalid file is refused and the old schedule kept).
+    With --once, run the whole pipeline a single time: what `make demo` and
+    a system cron call.
+    """
+    from . import jobs
+    from .lock import AlreadyRunning
+
+    if once:
+        with handled():
+            cfg, store = obj.cfg, obj.store
+            outcome = jobs.execute(cfg, store, "once", step="pipeline", chain=False)
+        counts = ", ".join(f"{k} {v:,}" for k, v in outcome.counts.items() if v)
+        print(f"pipeline {outcome.outcome} in {outcome.duration:.1f}s: {counts or 'nothing to do'}")
+        if outcome.error:
+            print(outcome.error, file=sys.stderr)
+        sys.exit(
+            EXIT_FATAL
+            if outcome.outcome == "error"
+            else EXIT_REJECTED
+            if outcome.outcome == "partial"
+            else EXIT_OK
+        )
+    from .scheduler import Daemon
+
+    with handled():
+        try:
+            daemon = Daemon(obj.config_path)
+            code = daemon.run()
+        except AlreadyRunning as exc:
+            fail(str(exc))
+    sys.exit(code)
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def jobs(ctx: click.Context) -> None:
+    """List the configured jobs with their next run times (no scheduler is started)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .scheduler import stored_jobs
+    from .triggers import make_trigger
+
+    obj: Ctx = ctx.obj
+    with handled():
+        cfg, store = obj.cfg, obj.store
+        stored = stored_jobs(cfg)
+        last = {r["job"]: r for r in store.last_runs()}
+    now = now_utc()
+    table = Table(title="jobs")
+    for col in ("job", "runs", "trigger", "next run", "last run", "outcome"):
+        table.add_column(col)
+    for name, job in cfg.jobs.items():
+        trigger = make_trigger(cfg, job)
+        if name in stored:
+            nxt = stored[name]
+        elif trigger is not None:
+            nxt = trigger.get_next_fire_time(None, now)
+        else:
+            nxt = None
+        when = "after " + job.after if job.after else (job.cron or job.at or f"every {job.every}")
+        r = last.get(name)
+        table.add_row(
+            name,
+            cfg.job_step(name) + (f" {job.digest}" if job.digest else ""),
+            when,
+            nxt.astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S") if nxt else "-",
+            r["started_at"].astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S") if r else "-",
+            r["outcome"] if r else "",
+        )
+    out.print(table)
+    if not stored:
+        out.print("(the daemon has not stored its jobs yet: next runs are computed from now)")
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.pass_obj
+def jobs_run(obj: Ctx, name: str) -> None:
+    """Run one configured job now, in this process (and the jobs chained after it)."""
+    from . import jobs as job_mod
+
+    with handled():
+        cfg, store = obj.cfg, obj.store
+        if name not in cfg.jobs:
+            fail(f"no job named {name!r} (configured: {', '.join(cfg.jobs) or 'none'})")
+        outcome = job_mod.execute(cfg, store, name)
+    for o in [outcome, *outcome.chained]:
+        counts = ", ".join(f"{k} {v:,}" for k, v in o.counts.items() if v)
+        print(f"{o.job}: {o.outcome} in {o.duration:.1f}s {counts}")
+        if o.error:
+            print(o.error, file=sys.stderr)
+    sys.exit(EXIT_FATAL if outcome.outcome == "error" else EXIT_OK)
+
+
+@main.command()
+@click.pass_obj
+def health(obj: Ctx) -> None:
+    """Exit 0 when the daemon is alive and no job has failed too often; 1 otherwise.
+
+    For supervisors and monitoring: checks the daemon's lock, its heartbeat in
+    the health file, and the last `daemon.max_failures` runs of each job.
+    """
+    from .health import check
+
+    with handled():
+        problems, lines = check(obj.cfg, obj.store)
+    for line in lines:
+        print(line)
+    for p in problems:
+        print(f"unhealthy: {p}")
+    sys.exit(EXIT_FATAL if problems else EXIT_OK)
 
 
 # later steps (feed sources, digests, daemon) add their own status sections here

@@ -37,6 +37,10 @@ def setup(level: str = "warning", fmt: str = "text") -> None:
         root.removeHandler(h)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # APScheduler logs every run at INFO; our own job line says it better
+    logging.getLogger("apscheduler").setLevel(
+        logging.DEBUG if level.lower() == "debug" else logging.WARNING
+    )
     # premailer's cssutils reports every property it does not know at WARNING
     logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
     logging.getLogger("cssutils").setLevel(logging.CRITICAL)

@@ -19,6 +19,7 @@ from functools import partial
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
+from .. import stopping
 from ..config import Config, FeedSource, PostsSource
 from ..model import CollectCounts, ParsedPost, Rejection
 from ..store import Store, chunked, post_categories, post_tags, posts
@@ -65,11 +66,19 @@ def workers() -> int:
 
 
 def collect(
-    cfg: Config, store: Store, *, now: datetime | None = None, progress: Progress | None = None
+    cfg: Config,
+    store: Store,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    record: bool = True,
 ) -> CollectCounts:
-    """Collect every configured source; one bad source never stops the others."""
+    """Collect every configured source; one bad source never stops the others.
+
+    ``record=False`` when the daemon runs it: the job records its own run.
+    """
     now = now or now_utc()
-    run_id = store.start_run("collect", "collect", now)
+    run_id = store.start_run("collect", "collect", now) if record else None
     total = CollectCounts()
     errors: list[str] = []
     feed_sources = [s for s in cfg.sources if isinstance(s, FeedSource)]
@@ -90,6 +99,8 @@ def collect(
             continue
         total.add(counts)
     outcome = "error" if errors else ("partial" if total.rejected else "ok")
+    if run_id is None:
+        return total
     store.finish_run(
         run_id,
         now_utc(),
@@ -164,6 +175,9 @@ def collect_posts(
     )
     results = _parse_all(todo, ctx)
     for batch in chunked(results, BATCH):
+        if stopping.requested():
+            log.warning("stop requested: %s left for the next collect", source.label)
+            break
         with store.begin() as conn:
             cats = CategoryRegistry(conn, cfg.categories)
             tags = TagRegistry(conn)

@@ -1,0 +1,250 @@
+"""What the daemon runs: one function per step, and ``run_job`` for APScheduler.
+
+APScheduler stores jobs by textual reference (``syndicate.jobs:run_job``)
+with the job's name as the only argument: a row that cannot be unpickled is
+silently dropped, so nothing else goes into the job store. The config and the
+store come from the running daemon (``set_runtime``).
+
+Every run is recorded in the store (job, scheduled time, start, end, outcome,
+counts, error). Digest jobs first claim their wall-clock slot in
+``job_slots``: a second run for the same slot (a restart, a repeated hour)
+never starts a second edition.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from . import stopping
+from .config import Config
+from .store import Store, job_slots
+from .timeutil import now_utc
+from .triggers import job_timezone, latest_fire
+
+log = logging.getLogger("syndicate.jobs")
+
+
+@dataclass
+class Runtime:
+    cfg: Config
+    store: Store
+
+
+_runtime: Runtime | None = None
+_local = threading.local()
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _runtime
+    _runtime = runtime
+
+
+def set_scheduled_time(when: datetime | None) -> None:
+    """Called by the daemon's executor just before a job runs."""
+    _local.scheduled = when
+
+
+@dataclass
+class StepResult:
+    counts: dict[str, Any] = field(default_factory=dict)
+    changed: bool = False
+    outcome: str = "ok"  # ok | partial | skipped | interrupted | error
+    note: str = ""
+
+
+@dataclass
+class JobOutcome:
+    job: str
+    step: str
+    outcome: str
+    duration: float
+    counts: dict[str, Any]
+    error: str | None = None
+    chained: list[JobOutcome] = field(default_factory=list)
+
+
+def _collect(cfg: Config, store: Store, name: str, scheduled: datetime | None) -> StepResult:
+    from .collect.collector import collect, summary_counts
+
+    counts = collect(cfg, store, record=False)
+    outcome = "interrupted" if stopping.requested() else ("partial" if counts.rejected else "ok")
+    return StepResult(summary_counts(counts), counts.changed, outcome)
+
+
+def _build(cfg: Config, store: Store, name: str, scheduled: datetime | None) -> StepResult:
+    from .build import build
+
+    result = build(cfg, store)
+    counts = {"feeds": result.feeds, "written": len(result.written)}
+    return StepResult(counts, result.changed, "ok", "nothing changed" if result.skipped else "")
+
+
+def slot_key(cfg: Config, name: str, when: datetime) -> str:
+    """The wall-clock slot a scheduled time stands for, in the job's own zone."""
+    return when.astimezone(job_timezone(cfg, cfg.jobs[name])).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def claim_slot(store: Store, job: str, slot: str) -> bool:
+    try:
+        with store.begin() as conn:
+            conn.execute(insert(job_slots).values(job=job, slot=slot, claimed_at=now_utc()))
+        return True
+    except IntegrityError:
+        return False
+
+
+def slot_claimed(store: Store, job: str, slot: str) -> bool:
+    with store.connect() as conn:
+        q = select(job_slots.c.slot).where(job_slots.c.job == job, job_slots.c.slot == slot)
+        return conn.execute(q).first() is not None
+
+
+def _send(cfg: Config, store: Store, digests: list[str], *, new_editions: bool) -> StepResult:
+    from .digest.run import send_due
+
+    results = send_due(cfg, store, now=now_utc(), names=digests, new_editions=new_editions)
+    counts: dict[str, Any] = {"editions": 0, "sent": 0, "failed": 0, "pending": 0}
+    for r in results:
+        counts["editions"] += 1
+        for key in ("sent", "failed", "pending"):
+            counts[key] += getattr(r, key, 0)
+    outcome = "interrupted" if stopping.requested() else ("partial" if counts["failed"] else "ok")
+    return StepResult(counts, bool(counts["sent"]), outcome)
+
+
+def _digest(cfg: Config, store: Store, name: str, scheduled: datetime | None) -> StepResult:
+    job = cfg.jobs[name]
+    assert job.digest is not None
+    slot = scheduled or latest_fire(cfg, job, now_utc())
+    fresh = True
+    if slot is not None and not claim_slot(store, name, slot_key(cfg, name, slot)):
+        log.info("%s: slot %s already handled; only resuming unfinished editions", name, slot)
+        fresh = False
+    result = _send(cfg, store, [job.digest], new_editions=fresh)
+    if not fresh:
+        result.note = "slot already handled"
+    return result
+
+
+def _pipeline(cfg: Config, store: Store, name: str, scheduled: datetime | None) -> StepResult:
+    """collect → build → every digest that is due (``run --once``)."""
+    first = _collect(cfg, store, name, scheduled)
+    second = _build(cfg, store, name, scheduled)
+    counts = {**first.counts, **{f"build_{k}": v for k, v in second.counts.items()}}
+    due = due_digests(cfg, store, now_utc())
+    if due:
+        third = _send_due_slots(cfg, store, due)
+        counts.update({f"digest_{k}": v for k, v in third.counts.items()})
+    outcome = "partial" if first.outcome == "partial" else "ok"
+    if stopping.requested():
+        outcome = "interrupted"
+    return StepResult(counts, first.changed or second.changed, outcome)
+
+
+def due_digests(cfg: Config, store: Store, now: datetime) -> dict[str, tuple[str, str | None]]:
+    """digest name → (job name, slot) for each digest whose latest slot is not yet served.
+
+    A digest with no job of its own is due on every run (its window decides).
+    """
+    due: dict[str, tuple[str, str | None]] = {}
+    scheduled = {job.digest: name for name, job in cfg.jobs.items() if job.digest}
+    for digest in cfg.digests:
+        job_name = scheduled.get(digest.name)
+        if job_name is None:
+            due[digest.name] = (digest.name, None)
+            continue
+        fire = latest_fire(cfg, cfg.jobs[job_name], now)
+        if fire is None:
+            continue
+        key = slot_key(cfg, job_name, fire)
+        if not slot_claimed(store, job_name, key):
+            due[digest.name] = (job_name, key)
+    return due
+
+
+def _send_due_slots(
+    cfg: Config, store: Store, due: dict[str, tuple[str, str | None]]
+) -> StepResult:
+    names = []
+    for digest, (job_name, key) in due.items():
+        if key is None or claim_slot(store, job_name, key):
+            names.append(digest)
+    return _send(cfg, store, names, new_editions=True)
+
+
+STEPS: dict[str, Callable[[Config, Store, str, datetime | None], StepResult]] = {
+    "collect": _collect,
+    "build": _build,
+    "digest": _digest,
+    "pipeline": _pipeline,
+}
+
+
+def execute(
+    cfg: Config,
+    store: Store,
+    name: str,
+    *,
+    step: str | None = None,
+    scheduled: datetime | None = None,
+    chain: bool = True,
+) -> JobOutcome:
+    """Run one job now, record it, log one line, then run the jobs chained ``after`` it."""
+    step = step or cfg.job_step(name)
+    started = now_utc()
+    t0 = time.monotonic()
+    run_id = store.start_run(name, step, started, scheduled)
+    error = None
+    try:
+        result = STEPS[step](cfg, store, name, scheduled)
+    except Exception:
+        error = traceback.format_exc()
+        log.error("job %s raised:\n%s", name, error.rstrip())
+        result = StepResult(outcome="error")
+    duration = time.monotonic() - t0
+    store.finish_run(run_id, now_utc(), result.outcome, result.counts, error)
+    counts = " ".join(f"{k}={v}" for k, v in result.counts.items())
+    log.info(
+        "job=%s step=%s outcome=%s duration=%.2fs %s%s",
+        name,
+        step,
+        result.outcome,
+        duration,
+        counts,
+        f" ({result.note})" if result.note else "",
+        extra={
+            "ctx_job": name,
+            "ctx_step": step,
+            "ctx_outcome": result.outcome,
+            "ctx_duration": round(duration, 3),
+            "ctx_counts": result.counts,
+        },
+    )
+    outcome = JobOutcome(name, step, result.outcome, duration, result.counts, error)
+    if chain and result.outcome in ("ok", "partial") and not stopping.requested():
+        for other, job in cfg.jobs.items():
+            if job.after == name and (result.changed or step != "collect"):
+                outcome.chained.append(execute(cfg, store, other))
+    return outcome
+
+
+def run_job(name: str) -> str:
+    """The daemon's entry point for every stored job (kept tiny and importable)."""
+    if _runtime is None:
+        raise RuntimeError("syndicate.jobs.run_job called outside the daemon")
+    scheduled = getattr(_local, "scheduled", None)
+    rt = _runtime
+    if name not in rt.cfg.jobs:
+        log.warning("job %s is no longer configured; skipped", name)
+        return "skipped"
+    return execute(rt.cfg, rt.store, name, scheduled=scheduled).outcome

@@ -1,0 +1,284 @@
+"""``syndicate run``: the APScheduler 3 daemon driven by schedule.yaml.
+
+- One daemon per store (``lock.DaemonLock``), APScheduler's job table in its
+  own SQLite file beside the store (``jobs.sqlite``), one worker thread so
+  steps never overlap.
+- Jobs are reconciled, never re-added: a job's id carries a hash of its
+  definition, so an unchanged job keeps its stored next run (and catches up
+  after downtime within its grace time); a changed or new job is added; a
+  vanished one removed. ``replace_existing`` would recompute the next run from
+  now and silently drop a missed digest.
+- SIGTERM/SIGINT: set the stop flag (steps stop at a unit boundary), shut the
+  scheduler down waiting for the running job, exit 0 within
+  ``daemon.shutdown_timeout``. SIGHUP: reload schedule.yaml; an invalid file
+  is logged and the old schedule kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+)
+from apscheduler.executors.base import run_job as aps_run_job
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from . import jobs, stopping
+from .config import Config, ConfigError, JobConfig, load
+from .lock import DaemonLock, lock_path
+from .store import Store
+from .timeutil import now_utc, parse_duration
+from .triggers import make_trigger
+
+log = logging.getLogger("syndicate.daemon")
+JOB_REF = "syndicate.jobs:run_job"
+
+
+def _run_with_time(job: Any, alias: str, run_times: list[datetime], logger: str) -> Any:
+    jobs.set_scheduled_time(run_times[-1] if run_times else None)
+    try:
+        return aps_run_job(job, alias, run_times, logger)
+    finally:
+        jobs.set_scheduled_time(None)
+
+
+class SlotExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, telling the job which time it was scheduled for."""
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        def callback(f: Any) -> None:
+            exc = f.exception()
+            if exc:
+                self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                self._run_job_success(job.id, f.result())
+
+        future = self._pool.submit(
+            _run_with_time, job, job._jobstore_alias, run_times, self._logger.name
+        )
+        future.add_done_callback(callback)
+
+
+def job_id(cfg: Config, name: str, job: JobConfig) -> str:
+    """Name + hash of the definition (and the zone it is read in)."""
+    data = {"job": job.model_dump(mode="json"), "tz": job.timezone or cfg.site.timezone}
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{name}-{digest}"
+
+
+def jobs_db(cfg: Config) -> Path:
+    return lock_path(cfg).with_name("jobs.sqlite")
+
+
+class Daemon:
+    def __init__(self, config_path: str | os.PathLike[str] | None) -> None:
+        self.config_path = config_path
+        self.cfg = load(config_path)
+        self.store = Store(self.cfg.store.url)
+        self.lock = DaemonLock(lock_path(self.cfg))
+        self.started = now_utc()
+        self.scheduler: BlockingScheduler | None = None
+        self.exit_code = 0
+
+    # -- lifecycle ------------------------------------------------------
+
+    def run(self) -> int:
+        self.lock.acquire(self.started)
+        if self.lock.previous and self.lock.previous.get("pid"):
+            log.warning(
+                "took over a stale lock from pid %s on %s (that daemon is gone)",
+                self.lock.previous.get("pid"),
+                self.lock.previous.get("host"),
+            )
+        stopping.STOP.clear()
+        jobs.set_runtime(jobs.Runtime(self.cfg, self.store))
+        db = jobs_db(self.cfg)
+        self.scheduler = BlockingScheduler(
+            jobstores={
+                "default": SQLAlchemyJobStore(url=f"sqlite:///{db}"),
+                "internal": MemoryJobStore(),
+            },
+            executors={"default": SlotExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=self.cfg.site.tz,
+        )
+        self.scheduler.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+        from apscheduler.events import EVENT_SCHEDULER_STARTED
+
+        self.scheduler.add_listener(lambda _e: self._started(), EVENT_SCHEDULER_STARTED)
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_reload)
+        log.info(
+            "daemon started: pid %s, %d jobs, store %s",
+            os.getpid(),
+            len(self.cfg.jobs),
+            self.store.url,
+        )
+        try:
+            self.scheduler.start()
+        finally:
+            self._write_health(state="stopped")
+            jobs.set_runtime(None)
+            self.lock.release()
+            log.info("daemon stopped")
+        return self.exit_code
+
+    def _started(self) -> None:
+        self.reconcile(self.cfg)
+        assert self.scheduler is not None
+        beat = parse_duration(self.cfg.daemon.heartbeat).total_seconds()
+        self.scheduler.add_job(
+            self._write_health,
+            IntervalTrigger(seconds=max(1, int(beat))),
+            id="heartbeat",
+            jobstore="internal",
+            replace_existing=True,
+            next_run_time=now_utc(),
+        )
+
+    def reconcile(self, cfg: Config) -> None:
+        assert self.scheduler is not None
+        stored = {j.id: j for j in self.scheduler.get_jobs(jobstore="default")}
+        wanted: dict[str, tuple[str, JobConfig]] = {}
+        for name, job in cfg.jobs.items():
+            if make_trigger(cfg, job) is not None:
+                wanted[job_id(cfg, name, job)] = (name, job)
+        for jid in stored.keys() - wanted.keys():
+            log.info("removing job %s (no longer in the config)", stored[jid].name)
+            self.scheduler.remove_job(jid, jobstore="default")
+        for jid, (name, job) in wanted.items():
+            grace = int(parse_duration(job.misfire_grace).total_seconds())
+            if jid in stored:
+                log.info("keeping job %s, next run %s", name, stored[jid].next_run_time)
+                continue
+            self.scheduler.add_job(
+                JOB_REF,
+                make_trigger(cfg, job),
+                args=[name],
+                id=jid,
+                name=name,
+                jobstore="default",
+                misfire_grace_time=grace,
+                coalesce=True,
+                max_instances=1,
+                # an interval job new to the store runs at once (collect on start)
+                **({"next_run_time": now_utc()} if job.every else {}),
+            )
+            log.info("added job %s", name)
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        if event.job_id == "heartbeat":
+            return
+        name = event.job_id.rsplit("-", 1)[0]
+        if event.code == EVENT_JOB_MISSED:
+            log.warning(
+                "job %s scheduled at %s was missed past its grace time: skipped",
+                name,
+                event.scheduled_run_time,
+            )
+            run = self.store.start_run(name, "missed", now_utc(), event.scheduled_run_time)
+            self.store.finish_run(run, now_utc(), "missed", {}, "missed past the grace time")
+        elif event.code == EVENT_JOB_ERROR:
+            log.error("job %s failed: %s", name, event.exception)
+
+    # -- signals --------------------------------------------------------
+
+    def _on_stop(self, signum: int, _frame: Any) -> None:
+        if stopping.requested():
+            return
+        log.info(
+            "received %s: finishing the running job, then exiting", signal.Signals(signum).name
+        )
+        stopping.STOP.set()
+        threading.Thread(target=self._shutdown, name="shutdown", daemon=True).start()
+
+    def _shutdown(self) -> None:
+        assert self.scheduler is not None
+        done = threading.Event()
+
+        def stop() -> None:
+            assert self.scheduler is not None
+            self.scheduler.shutdown(wait=True)
+            done.set()
+
+        threading.Thread(target=stop, daemon=True).start()
+        if not done.wait(self.cfg.daemon.shutdown_timeout):
+            log.error(
+                "running job did not stop within %.0fs: exiting anyway",
+                self.cfg.daemon.shutdown_timeout,
+            )
+            self._write_health(state="killed")
+            self.lock.release()
+            os._exit(1)
+
+    def _on_reload(self, _signum: int, _frame: Any) -> None:
+        threading.Thread(target=self.reload, name="reload", daemon=True).start()
+
+    def reload(self) -> None:
+        try:
+            cfg = load(self.config_path)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running schedule:\n%s", exc)
+            return
+        self.cfg = cfg
+        jobs.set_runtime(jobs.Runtime(cfg, self.store))
+        self.reconcile(cfg)
+        log.info("reloaded %s: %d jobs", cfg.path, len(cfg.jobs))
+
+    # -- health ---------------------------------------------------------
+
+    def _write_health(self, state: str = "running") -> None:
+        info: dict[str, Any] = {
+            "state": state,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": self.started.isoformat(),
+            "heartbeat": now_utc().isoformat(),
+            "jobs": {},
+        }
+        if self.scheduler is not None and state == "running":
+            for job in self.scheduler.get_jobs(jobstore="default"):
+                info["jobs"][job.name] = {
+                    "next_run": job.next_run_time.isoformat() if job.next_run_time else None
+                }
+        path = Path(self.cfg.daemon.health_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def stored_jobs(cfg: Config) -> dict[str, datetime | None]:
+    """Next run per job, read from the job store without starting a scheduler.
+
+    A paused scheduler still fires due jobs on shutdown, so listing must not
+    create one: the job table is read directly.
+    """
+    db = jobs_db(cfg)
+    if not db.exists():
+        return {}
+    store = SQLAlchemyJobStore(url=f"sqlite:///{db}")
+    try:
+        return {job.name: job.next_run_time for job in store.get_all_jobs()}
+    except Exception as exc:  # an unreadable job table is reported, not fatal
+        log.warning("cannot read %s: %s", db, exc)
+        return {}
+    finally:
+        store.shutdown()
