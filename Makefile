@@ -11,9 +11,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# the demo key signs unsubscribe links; a real site sets its own secret
+DEMO_ENV := SYNDICATE_SECRET=$${SYNDICATE_SECRET:-demo-secret-not-for-production}
+
 demo: $(STAMP)
-	SYNDICATE_SECRET=$${SYNDICATE_SECRET:-demo-secret-not-for-production} \
-	  $(BIN)/python -m syndicate.demo
+	@$(DEMO_ENV) $(BIN)/syndicate run --once
+	@$(BIN)/syndicate status
+	@echo
+	@echo "feeds:   $(CURDIR)/feeds/index.html  (and feeds/*.rss, *.atom, *.json, feeds.opml)"
+	@newest=$$(ls -t outbox/new 2>/dev/null | head -n 1); \
+	  if [ -n "$$newest" ]; then echo "digest:  $(CURDIR)/outbox/new/$$newest  (a Maildir: mutt -f outbox)"; \
+	  else echo "digest:  no new edition (nothing new since the last one): see $(CURDIR)/outbox"; fi
+	@echo "serve:   $(DEMO_ENV) $(BIN)/syndicate serve  → http://127.0.0.1:8080/"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

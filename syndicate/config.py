@@ -22,9 +22,10 @@ from pydantic import (
     Tag,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
-from .slugs import SLUG_RE
+from .slugs import SLUG_RE, slugify
 from .timeutil import parse_duration
 
 try:  # the C loader is several times faster on large front matter
@@ -159,7 +160,15 @@ class FeedSource(Strict):
     @field_validator("every")
     @classmethod
     def _every(cls, v: str) -> str:
-        parse_duration(v)
+        if parse_duration(v).total_seconds() < 60:
+            raise ValueError("more than one fetch a minute is not polite: use 1m or more")
+        return v
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, v: str) -> str:
+        if v:
+            slugify(v)  # a name that cannot become a slug fails here, not at fetch time
         return v
 
     @property
@@ -198,6 +207,11 @@ class DigestConfig(Strict):
     reply_to: str = ""
     templates: DigestTemplates = DigestTemplates()
     size_budget: int = Field(100_000, ge=10_000)
+    # filled in per subscriber after CSS inlining ({name} is the subscriber's name)
+    greeting: str = "{name}，您好："
+    greeting_anonymous: str = "您好："
+    list_id: str = ""  # default <name>.<site host>
+    unsubscribe_mailto: str = ""  # default unsubscribe@<site host>
 
     @field_validator("name")
     @classmethod
@@ -211,6 +225,49 @@ class DigestConfig(Strict):
     def _window(cls, v: str) -> str:
         if v != "since-last":
             parse_duration(v)
+        return v
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, v: Literal["all"] | list[str]) -> Literal["all"] | list[str]:
+        if isinstance(v, list):
+            for slug in v:
+                if not SLUG_RE.match(slug):
+                    raise ValueError(f"category {slug!r} must be a slug like caijing")
+        return v
+
+    @field_validator("from_", "reply_to", "unsubscribe_mailto")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        if v:
+            from email.utils import parseaddr
+
+            from email_validator import EmailNotValidError, validate_email
+
+            try:
+                validate_email(parseaddr(v)[1], check_deliverability=False)
+            except EmailNotValidError as exc:
+                raise ValueError(f"invalid address {v!r}: {exc}") from None
+        return v
+
+    @field_validator("subject", "preheader")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        from jinja2 import Environment, TemplateSyntaxError
+
+        try:
+            Environment().parse(v)
+        except TemplateSyntaxError as exc:
+            raise ValueError(f"invalid template: {exc.message}") from None
+        return v
+
+    @field_validator("greeting")
+    @classmethod
+    def _greeting(cls, v: str) -> str:
+        try:
+            v.format(name="x")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("greeting may only use {name}") from None
         return v
 
 
@@ -228,11 +285,92 @@ class SmtpConfig(Strict):
     timeout: float = Field(30.0, gt=0)
     rate: float = Field(0.0, ge=0)  # messages per second, 0 = no limit
     batch: int = Field(100, ge=1)
+    retries: int = Field(4, ge=0, le=20)  # for 4xx answers and connection errors
+    backoff: float = Field(1.0, ge=0)  # first retry delay in seconds, doubled each time
+    backoff_max: float = Field(60.0, ge=0)
+    helo: str = ""  # default: this host's name
+
+    @model_validator(mode="after")
+    def _tls(self) -> SmtpConfig:
+        if self.ssl and self.starttls:
+            raise ValueError("use either ssl (implicit TLS, port 465) or starttls, not both")
+        return self
 
 
 class DeliveryConfig(Strict):
     maildir: Path | None = None
     smtp: SmtpConfig | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> DeliveryConfig:
+        if self.maildir is not None and self.smtp is not None:
+            raise ValueError("give either maildir or smtp, not both")
+        return self
+
+
+STEPS = ("collect", "build", "digest", "pipeline")
+
+
+class JobConfig(Strict):
+    """One entry of ``jobs:``: what runs (``run``/``digest``) and when (one trigger)."""
+
+    run: Literal["collect", "build", "digest", "pipeline"] | None = None
+    digest: str | None = None
+    every: str | None = None
+    cron: str | None = None
+    at: str | None = None
+    after: str | None = None
+    timezone: str | None = None
+    jitter: str | None = None
+    misfire_grace: str = "1h"
+
+    @field_validator("every", "jitter", "misfire_grace")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None:
+            from datetime import UTC
+
+            from .triggers import cron_trigger
+
+            if len(v.split()) not in (5, 6):
+                raise ValueError("cron needs 5 fields: minute hour day month weekday")
+            try:
+                cron_trigger(v, UTC)
+            except ValueError as exc:
+                raise ValueError(f"invalid cron expression {v!r}: {exc}") from None
+        return v
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^([01]?\d|2[0-3]):[0-5]\d$", v):
+            raise ValueError("at takes a daily time like 08:00")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown timezone {v!r}") from None
+        return v
+
+
+class DaemonConfig(Strict):
+    shutdown_timeout: float = Field(30.0, gt=0)
+    health_file: Path = Path("var/health.json")
+    heartbeat: str = "30s"
+    max_failures: int = Field(3, ge=1)
+    stale_after: str = "5m"
 
 
 class Config(Strict):
@@ -244,6 +382,8 @@ class Config(Strict):
     digests: list[DigestConfig] = []
     subscribers: SubscribersConfig = SubscribersConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    jobs: dict[str, JobConfig] = {}
+    daemon: DaemonConfig = DaemonConfig()
 
     # set by load(): where the file was, for messages and relative paths
     path: Annotated[Path, Field(exclude=True)] = Path(DEFAULT_CONFIG)
@@ -255,6 +395,30 @@ class Config(Strict):
             if not SLUG_RE.match(slug):
                 raise ValueError(f"category slug {slug!r} must match [a-z0-9-]+")
         return v
+
+    @model_validator(mode="after")
+    def _jobs_refer(self) -> Config:
+        digests = {d.name for d in self.digests}
+        for name, job in self.jobs.items():
+            triggers = [t for t in ("every", "cron", "at", "after") if getattr(job, t)]
+            if len(triggers) != 1:
+                raise ValueError(
+                    f"jobs.{name}: give exactly one trigger (every, cron, at or after)"
+                )
+            step = job.run or ("digest" if job.digest else name)
+            if step not in STEPS:
+                raise ValueError(
+                    f"jobs.{name}: run: must be one of {', '.join(STEPS)} (got {step!r})"
+                )
+            if step == "digest" and job.digest not in digests:
+                raise ValueError(f"jobs.{name}: digest: {job.digest!r} is not a configured digest")
+            if job.after and job.after not in self.jobs:
+                raise ValueError(f"jobs.{name}: after: no job named {job.after!r}")
+        return self
+
+    def job_step(self, name: str) -> str:
+        job = self.jobs[name]
+        return job.run or ("digest" if job.digest else name)
 
     @property
     def base_dir(self) -> Path:
@@ -334,7 +498,15 @@ def _resolve_digest_paths(cfg: dict[str, Any], fix: Any) -> None:
                     templates[key] = fix(templates[key])
 
 
-_RESOLVERS: list[Any] = [_resolve_digest_paths]
+def _resolve_daemon_paths(cfg: dict[str, Any], fix: Any) -> None:
+    daemon = cfg.get("daemon")
+    if daemon is None:
+        cfg["daemon"] = daemon = {}
+    if isinstance(daemon, dict):
+        daemon["health_file"] = fix(daemon.get("health_file") or "var/health.json")
+
+
+_RESOLVERS: list[Any] = [_resolve_digest_paths, _resolve_daemon_paths]
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -380,7 +552,14 @@ def loads(text: str, path: Path) -> Config:
             line = _locate(loc, lines)
             key = ".".join(str(p) for p in loc) or "(top level)"
             where = f"{path}:{line}" if line else str(path)
-            msg = err["msg"]
+            msg = err["msg"].removeprefix("Value error, ")
+            named = re.match(r"^([A-Za-z_][\w-]*(?:\.[\w-]+)*): (.*)$", msg, re.DOTALL)
+            if not loc and named:  # a whole-config check names its own key
+                loc = tuple(named.group(1).split("."))
+                msg = named.group(2)
+                line = _locate(loc, lines)
+                key = named.group(1)
+                where = f"{path}:{line}" if line else str(path)
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
             elif err["type"] == "missing":

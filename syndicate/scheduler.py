@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -23,6 +24,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,10 +36,10 @@ from apscheduler.events import (
 )
 from apscheduler.executors.base import run_job as aps_run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from . import jobs, stopping
 from .config import Config, ConfigError, JobConfig, load
@@ -95,6 +97,7 @@ class Daemon:
         self.started = now_utc()
         self.scheduler: BlockingScheduler | None = None
         self.exit_code = 0
+        self._loop_ended = threading.Event()
 
     # -- lifecycle ------------------------------------------------------
 
@@ -112,7 +115,6 @@ class Daemon:
         self.scheduler = BlockingScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(url=f"sqlite:///{db}"),
-                "internal": MemoryJobStore(),
             },
             executors={"default": SlotExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -134,6 +136,7 @@ class Daemon:
         try:
             self.scheduler.start()
         finally:
+            self._loop_ended.set()
             self._write_health(state="stopped")
             jobs.set_runtime(None)
             self.lock.release()
@@ -142,16 +145,18 @@ class Daemon:
 
     def _started(self) -> None:
         self.reconcile(self.cfg)
-        assert self.scheduler is not None
-        beat = parse_duration(self.cfg.daemon.heartbeat).total_seconds()
-        self.scheduler.add_job(
-            self._write_health,
-            IntervalTrigger(seconds=max(1, int(beat))),
-            id="heartbeat",
-            jobstore="internal",
-            replace_existing=True,
-            next_run_time=now_utc(),
-        )
+        # the heartbeat is a plain thread, not a scheduler job: a job that asks the
+        # scheduler for its jobs would deadlock with shutdown(wait=True)
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+
+    def _heartbeat(self) -> None:
+        beat = max(1.0, parse_duration(self.cfg.daemon.heartbeat).total_seconds())
+        while not self._loop_ended.is_set() and not stopping.requested():
+            try:
+                self._write_health()
+            except Exception:  # a full disk must not kill the daemon
+                log.exception("cannot write the health file")
+            self._loop_ended.wait(beat)
 
     def reconcile(self, cfg: Config) -> None:
         assert self.scheduler is not None
@@ -184,8 +189,6 @@ class Daemon:
             log.info("added job %s", name)
 
     def _on_event(self, event: JobExecutionEvent) -> None:
-        if event.job_id == "heartbeat":
-            return
         name = event.job_id.rsplit("-", 1)[0]
         if event.code == EVENT_JOB_MISSED:
             log.warning(
@@ -215,7 +218,11 @@ class Daemon:
 
         def stop() -> None:
             assert self.scheduler is not None
-            self.scheduler.shutdown(wait=True)
+            # the signal may arrive while the scheduler is still starting
+            while self.scheduler.state == STATE_STOPPED and not self._loop_ended.is_set():
+                time.sleep(0.05)
+            with contextlib.suppress(SchedulerNotRunningError):
+                self.scheduler.shutdown(wait=True)
             done.set()
 
         threading.Thread(target=stop, daemon=True).start()

@@ -54,9 +54,12 @@ class WallClockCronTrigger(BaseTrigger):
             # fold=0 picks an ambiguous time's first occurrence; the UTC round trip
             # moves a time inside a spring-forward gap to just after it
             real = candidate.replace(tzinfo=self.tz).astimezone(UTC).astimezone(self.tz)
-            floor = previous_fire_time if previous_fire_time is not None else now
-            if real > floor or (previous_fire_time is None and real == now):
-                return real
+            # compare instants in UTC: aware datetimes sharing a tzinfo compare by
+            # wall time in Python, which is exactly what goes wrong around DST
+            real_utc = real.astimezone(UTC)
+            floor = (previous_fire_time if previous_fire_time is not None else now).astimezone(UTC)
+            if real_utc > floor or (previous_fire_time is None and real_utc == floor):
+                return real_utc
             # inside a repeated (fall-back) hour: move on to the next wall time
             candidate = self._inner.get_next_fire_time(
                 candidate, candidate + timedelta(microseconds=1)
