@@ -334,6 +334,23 @@ def health(obj: Ctx) -> None:
     sys.exit(EXIT_FATAL if problems else EXIT_OK)
 
 
+@main.command()
+@click.option("--host", metavar="ADDR", help="Address to bind (default: serve.host, 127.0.0.1).")
+@click.option("--port", type=int, metavar="PORT", help="Port (default: serve.port, 8080; 0: any).")
+@click.pass_obj
+def serve(obj: Ctx, host: str | None, port: int | None) -> None:
+    """Serve the feeds, the unsubscribe and preference pages and the digest archive.
+
+    Binds 127.0.0.1 by default: put nginx or a CDN in front for the public.
+    Unsubscribe links need the SYNDICATE_SECRET that signed them.
+    """
+    from .web.server import serve as run_server
+
+    with handled():
+        cfg = obj.cfg
+    sys.exit(run_server(cfg, host or cfg.serve.host, cfg.serve.port if port is None else port))
+
+
 # later steps (feed sources, digests, daemon) add their own status sections here
 STATUS_SECTIONS: list[Callable[[Config, Store], Any]] = []
 
@@ -341,6 +358,49 @@ STATUS_SECTIONS: list[Callable[[Config, Store], Any]] = []
 def _status_extras(obj: Ctx, cfg: Config, store: Store) -> None:
     for section in STATUS_SECTIONS:
         section(cfg, store)
+
+
+def _feed_sources_status(cfg: Config, store: Store) -> None:
+    """Each upstream feed: the URL in use, how the last fetch went, when the next one is."""
+    from .collect.feedstate import states
+    from .config import FeedSource
+
+    configured = [s for s in cfg.sources if isinstance(s, FeedSource)]
+    if not configured:
+        return
+    tz = cfg.site.tz
+    table = Table(title="feed sources")
+    for col in ("source", "url", "last result", "errors", "last fetch", "next fetch", "disabled"):
+        table.add_column(col)
+
+    def when(dt: Any) -> str:
+        return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M") if dt else "-"
+
+    for source, st in states(store, configured):
+        if st is None:
+            table.add_row(source.label, source.feed, "never fetched", "0", "-", "due", "no")
+            continue
+        url = st.url + (f" (→ {st.redirect_url} ×{st.redirect_count})" if st.redirect_url else "")
+        table.add_row(
+            source.label,
+            url,
+            st.last_result or "-",
+            str(st.error_count),
+            when(st.last_fetch),
+            "-" if st.disabled else when(st.next_fetch) if st.next_fetch else "due",
+            "yes" if st.disabled else "no",
+        )
+    out.print(table)
+
+
+STATUS_SECTIONS.append(_feed_sources_status)
+
+
+from .digest.commands import digest, status_section, subscribers  # noqa: E402
+
+main.add_command(digest)
+main.add_command(subscribers)
+STATUS_SECTIONS.append(status_section)
 
 
 if __name__ == "__main__":  # pragma: no cover

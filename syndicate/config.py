@@ -285,6 +285,8 @@ class SmtpConfig(Strict):
     timeout: float = Field(30.0, gt=0)
     rate: float = Field(0.0, ge=0)  # messages per second, 0 = no limit
     batch: int = Field(100, ge=1)
+    # parallel connections; at a crash up to this many in-flight messages may go twice
+    connections: int = Field(1, ge=1, le=16)
     retries: int = Field(4, ge=0, le=20)  # for 4xx answers and connection errors
     backoff: float = Field(1.0, ge=0)  # first retry delay in seconds, doubled each time
     backoff_max: float = Field(60.0, ge=0)
@@ -373,6 +375,14 @@ class DaemonConfig(Strict):
     stale_after: str = "5m"
 
 
+class ServeConfig(Strict):
+    """``syndicate serve``: where it listens and how large a request body may be."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+
+
 class Config(Strict):
     site: SiteConfig
     sources: list[Source] = []
@@ -384,6 +394,7 @@ class Config(Strict):
     delivery: DeliveryConfig = DeliveryConfig()
     jobs: dict[str, JobConfig] = {}
     daemon: DaemonConfig = DaemonConfig()
+    serve: ServeConfig = ServeConfig()
 
     # set by load(): where the file was, for messages and relative paths
     path: Annotated[Path, Field(exclude=True)] = Path(DEFAULT_CONFIG)

@@ -76,6 +76,18 @@ sources = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("kind", String(20), nullable=False),
     Column("location", Text, nullable=False),
+    # upstream feed state (kind "feed"; see collect/feedstate.py), unused by other kinds
+    Column("url", Text, nullable=True),  # in use: `location` until a permanent redirect sticks
+    Column("etag", Text, nullable=True),
+    Column("last_modified", String(100), nullable=True),
+    Column("redirect_url", Text, nullable=True),  # permanent-redirect candidate
+    Column("redirect_count", Integer, nullable=False, default=0),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_result", Text, nullable=True),
+    Column("last_fetch", UTCDateTime, nullable=True),
+    Column("next_fetch", UTCDateTime, nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("retry_after", UTCDateTime, nullable=True),
 )
 
 categories = Table(
@@ -161,6 +173,77 @@ runs = Table(
     Column("counts", Text, nullable=False, default="{}"),
     Column("error", Text, nullable=True),
     Index("ix_runs_job_started", "job", "started_at"),
+)
+
+# -- digest tables (syndicate/digest/): subscribers, editions, the delivery ledger
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # normalized (ASCII domain) and lower-cased, so one person is one row
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("categories", Text, nullable=False, default=""),  # space-separated slugs; "" = all
+    Column("digests", Text, nullable=False, default=""),  # space-separated names; "" = all
+    Column("status", String(20), nullable=False, default="active"),
+    Column("source", Text, nullable=False, default="cli"),  # "cli" or "file:<path>"
+    Column("hard_failures", Integer, nullable=False, default=0),  # consecutive 5xx answers
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("status_at", UTCDateTime, nullable=True),
+    Index("ix_subscribers_status", "status", "id"),
+    # ids are never reused (they are inside unsubscribe tokens); other dialects never reuse them
+    sqlite_autoincrement=True,
+)
+
+editions = Table(
+    "editions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest", String(100), nullable=False),
+    Column("date", String(10), nullable=False),  # window end's local date, YYYY-MM-DD
+    Column("window_start", UTCDateTime, nullable=True),  # null: everything before the end
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("items", Text, nullable=False),  # JSON plan: sections with post ids
+    Column("item_count", Integer, nullable=False),
+    Column("subject", Text, nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("status", String(20), nullable=False, default="sending"),  # sending, done
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    UniqueConstraint("digest", "window_end", name="uq_editions_digest_end"),
+    UniqueConstraint("digest", "date", name="uq_editions_digest_date"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("edition_id", Integer, ForeignKey("editions.id"), nullable=False),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
+    # pending -> claimed -> sent | failed | skipped; claimed rows of a dead sender go back
+    Column("status", String(20), nullable=False, default="pending"),
+    Column("claimer", String(200), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("message_id", String(300), nullable=True),
+    Column("location", Text, nullable=True),  # Maildir file or SMTP server answer
+    Column("error", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
+    Index("ix_deliveries_edition_status", "edition_id", "status", "id"),
+    Index("ix_deliveries_subscriber", "subscriber_id"),
+)
+
+# One row per (job, wall-clock slot) a scheduled digest has been started for:
+# "was today's edition sent?" is answered here, never by APScheduler's state.
+job_slots = Table(
+    "job_slots",
+    metadata,
+    Column("job", String(100), primary_key=True),
+    Column("slot", String(40), primary_key=True),
+    Column("claimed_at", UTCDateTime, nullable=False),
 )
 
 # Migrations: MIGRATIONS[n] brings a store from schema version n+1 to n+2.
@@ -381,6 +464,7 @@ class Store:
         limit: int | None = None,
         first_seen_after: datetime | None = None,
         first_seen_until: datetime | None = None,
+        ids: Iterable[int] | None = None,
     ) -> list[Post]:
         """Visible posts, newest first (ties by id), with their categories and tags.
 
@@ -415,6 +499,8 @@ class Store:
             q = q.where(p.c.first_seen > first_seen_after)
         if first_seen_until is not None:
             q = q.where(p.c.first_seen <= first_seen_until)
+        if ids is not None:  # digests re-read an edition's own posts
+            q = q.where(p.c.id.in_(list(ids)))
         q = q.order_by(p.c.date.desc(), p.c.guid.desc())
         if limit is not None:
             q = q.limit(limit)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,6 +26,7 @@ from ..store import Store, chunked, post_categories, post_tags, posts
 from ..terms import CategoryRegistry, TagRegistry
 from ..timeutil import now_utc, offset_minutes
 from . import posts as post_files
+from .save import link_terms, post_values
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +278,7 @@ def _apply(
         guid_keys[result.guid] = entry.key
         row.content_hash = ""  # force the update below
 
-    values = _values(result)
+    values = post_values(result)
     if row is None:
         res = conn.execute(
             posts.insert().values(
@@ -312,41 +313,4 @@ def _apply(
         counts.updated += 1
         conn.execute(delete(post_categories).where(post_categories.c.post_id == post_id))
         conn.execute(delete(post_tags).where(post_tags.c.post_id == post_id))
-    _link(conn, post_id, slugs, tag_slugs)
-
-
-def _link(conn: Connection, post_id: int, slugs: Iterable[str], tag_slugs: Iterable[str]) -> None:
-    cat_rows = [
-        {"post_id": post_id, "category_slug": s, "position": i}
-        for i, s in enumerate(dict.fromkeys(slugs))
-    ]
-    tag_rows = [
-        {"post_id": post_id, "tag_slug": s, "position": i}
-        for i, s in enumerate(dict.fromkeys(tag_slugs))
-    ]
-    if cat_rows:
-        conn.execute(post_categories.insert(), cat_rows)
-    if tag_rows:
-        conn.execute(post_tags.insert(), tag_rows)
-
-
-def _values(p: ParsedPost) -> dict[str, object]:
-    updated = p.updated or p.date
-    return {
-        "link": p.link,
-        "slug": p.slug,
-        "title": p.title,
-        "date": p.date,
-        "date_offset": offset_minutes(p.date),
-        "updated": updated,
-        "updated_offset": offset_minutes(updated),
-        "content_html": p.content_html,
-        "summary": p.summary,
-        "author": p.author,
-        "source_name": p.source_name,
-        "original_url": p.original_url,
-        "path": p.path,
-        "size": p.size,
-        "mtime_ns": p.mtime_ns,
-        "content_hash": p.content_hash,
-    }
+    link_terms(conn, post_id, slugs, tag_slugs)
