@@ -134,8 +134,9 @@ def report_rejections(c: CollectCounts) -> None:
 
 
 @main.command()
+@click.option("--force", is_flag=True, help="Fetch every feed source now, even if not yet due.")
 @click.pass_obj
-def collect(obj: Ctx) -> None:
+def collect(obj: Ctx, force: bool) -> None:
     """Read every source into the store (only changed files are parsed).
 
     Prints a one-line summary and every rejected input with its reason;
@@ -146,7 +147,7 @@ def collect(obj: Ctx) -> None:
     with handled():
         cfg, store = obj.cfg, obj.store
         with progress_bar("collecting") as advance:
-            counts = run_collect(cfg, store, progress=advance)
+            counts = run_collect(cfg, store, progress=advance, force=force)
     report_rejections(counts)
     print(describe_collect(counts))
     sys.exit(EXIT_REJECTED if counts.rejected else EXIT_OK)

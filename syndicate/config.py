@@ -409,6 +409,10 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def _jobs_refer(self) -> Config:
+        labels = [src.label for src in self.sources]
+        for i, label in enumerate(labels):
+            if label in labels[:i]:
+                raise ValueError(f"sources.{i}.name: {label!r} names two sources")
         digests = {d.name for d in self.digests}
         for name, job in self.jobs.items():
             triggers = [t for t in ("every", "cron", "at", "after") if getattr(job, t)]

@@ -86,3 +86,16 @@ def test_invalid_yaml_gives_line(site):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load(tmp_path / "nope.yaml")
+
+
+def test_source_names_are_unique(site):
+    msg = _error(
+        site,
+        """\
+        site: {title: x, url: "https://e.org"}
+        sources:
+          - {name: news, posts: a}
+          - {name: news, feed: "https://e.org/rss"}
+        """,
+    )
+    assert "schedule.yaml:4: sources.1.name: 'news' names two sources" in msg

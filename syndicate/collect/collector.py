@@ -73,10 +73,12 @@ def collect(
     now: datetime | None = None,
     progress: Progress | None = None,
     record: bool = True,
+    force: bool = False,
 ) -> CollectCounts:
     """Collect every configured source; one bad source never stops the others.
 
     ``record=False`` when the daemon runs it: the job records its own run.
+    ``force`` fetches every feed source now, even those not yet due.
     """
     now = now or now_utc()
     run_id = store.start_run("collect", "collect", now) if record else None
@@ -86,7 +88,7 @@ def collect(
     if feed_sources:
         from .feeds import collect_feed_sources
 
-        total.add(collect_feed_sources(cfg, store, feed_sources, now=now))
+        total.add(collect_feed_sources(cfg, store, feed_sources, now=now, force=force))
     for source in cfg.sources:
         if isinstance(source, FeedSource):
             continue
