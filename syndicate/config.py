@@ -570,7 +570,7 @@ def loads(text: str, path: Path) -> Config:
             msg = err["msg"].removeprefix("Value error, ")
             named = re.match(r"^([A-Za-z_][\w-]*(?:\.[\w-]+)*): (.*)$", msg, re.DOTALL)
             if not loc and named:  # a whole-config check names its own key
-                loc = tuple(named.group(1).split("."))
+                loc = tuple(int(p) if p.isdigit() else p for p in named.group(1).split("."))
                 msg = named.group(2)
                 line = _locate(loc, lines)
                 key = named.group(1)
