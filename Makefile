@@ -22,7 +22,9 @@ demo: $(STAMP)
 	@newest=$$(ls -t outbox/new 2>/dev/null | head -n 1); \
 	  if [ -n "$$newest" ]; then echo "digest:  $(CURDIR)/outbox/new/$$newest  (a Maildir: mutt -f outbox)"; \
 	  else echo "digest:  no new edition (nothing new since the last one): see $(CURDIR)/outbox"; fi
-	@echo "serve:   $(DEMO_ENV) $(BIN)/syndicate serve  → http://127.0.0.1:8080/"
+	@echo "serve:   $(DEMO_ENV) $(BIN)/syndicate serve"
+	@echo "         then open http://127.0.0.1:8080/  (feeds index; archive: http://127.0.0.1:8080/digests/daily/;"
+	@echo "         a digest's unsubscribe link works there with https://finews.withounder.com replaced by http://127.0.0.1:8080)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

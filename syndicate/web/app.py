@@ -1,0 +1,99 @@
+"""The Starlette application: routes, the security middleware, plain error answers.
+
+``create_app`` takes a loaded config so tests and ``syndicate serve`` build
+the same app; the store is opened lazily (see ``state.StoreHandle``) so the
+feeds are served even while the database is unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..config import Config
+from ..digest import tokens
+from ..digest.errors import SecretMissing
+from ..store import Store
+from . import archive, health, subscription
+from .security import Guard
+from .state import StoreHandle, WebState
+
+log = logging.getLogger(__name__)
+ROBOTS = "User-agent: *\nDisallow: /unsubscribe\nDisallow: /preferences\n"
+
+
+async def feed_file(request: Request) -> Response:
+    state: WebState = request.app.state.web
+    response = await run_in_threadpool(state.files.response, request, request.path_params["path"])
+    if response is None:
+        raise HTTPException(404)
+    return response
+
+
+async def home(request: Request) -> Response:
+    """The feeds index page that ``syndicate build`` wrote."""
+    state: WebState = request.app.state.web
+    response = await run_in_threadpool(state.files.response, request, "index.html")
+    if response is None:
+        return PlainTextResponse(
+            "404 还没有生成订阅源 / No feeds built yet: run `syndicate build`.\n", status_code=404
+        )
+    return response
+
+
+async def to_feeds(request: Request) -> Response:
+    return RedirectResponse("/feeds/", status_code=308)
+
+
+async def robots(request: Request) -> Response:
+    return PlainTextResponse(ROBOTS, headers={"cache-control": "public, max-age=86400"})
+
+
+async def plain_error(request: Request, exc: Exception) -> Response:
+    """Errors say their status and nothing else (no paths, no stack, no echo of the input)."""
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    phrase = HTTPStatus(code).phrase
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    return PlainTextResponse(f"{code} {phrase}\n", status_code=code, headers=headers)
+
+
+def signing_key() -> bytes | None:
+    try:
+        return tokens.secret()
+    except SecretMissing:
+        return None
+
+
+def create_app(cfg: Config, *, store: Store | None = None, key: bytes | None = None) -> Starlette:
+    """The app for ``cfg``; without ``key``, SYNDICATE_SECRET (unset: token pages say 503)."""
+    key = key or signing_key()
+    if key is None:
+        log.warning("SYNDICATE_SECRET is not set: unsubscribe and preference links answer 503")
+    get_post = ["GET", "POST"]
+    routes = [
+        Route("/", home, methods=["GET"]),
+        Route("/feeds", to_feeds, methods=["GET"]),
+        Route("/feeds/{path:path}", feed_file, methods=["GET"]),
+        Route("/unsubscribe", subscription.unsubscribe, methods=get_post),
+        Route("/preferences", subscription.preferences, methods=get_post),
+        Route("/digests/", archive.index, methods=["GET"]),
+        Route("/digests/{name}/", archive.listing, methods=["GET"]),
+        Route("/digests/{name}/{file}", archive.edition, methods=["GET"]),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/robots.txt", robots, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, max_body=cfg.serve.max_body)],
+        exception_handlers={HTTPException: plain_error, Exception: plain_error},
+    )
+    app.state.web = WebState(cfg, StoreHandle(cfg.store.url, store), key)
+    return app

@@ -1,0 +1,96 @@
+"""``/digests/<name>/``: the public archive of past editions, and each edition's page.
+
+The archive copies are written by the digest step (``digest/archive.py``)
+without any reader's name, address or token, so they can be public; this
+module only lists and serves them, newest first, with their Atom feed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..digest import ledger
+from ..slugs import SLUG_RE
+from ..store import StoreError
+from .pages import page
+from .state import StoreUnavailable, WebState
+
+EDITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.html$")
+FEED_NAME = "index.atom"  # as digest/archive.py writes it
+
+
+@dataclass(frozen=True)
+class Edition:
+    date: str
+    href: str
+    subject: str
+
+
+def _folder(state: WebState, name: str) -> Path:
+    if not SLUG_RE.match(name):
+        raise HTTPException(404)
+    folder = state.cfg.feeds.dir / "digests" / name
+    configured = any(d.name == name for d in state.cfg.digests)
+    if not configured and not folder.is_dir():
+        raise HTTPException(404)
+    return folder
+
+
+def _subjects(state: WebState, name: str) -> dict[str, str]:
+    """Edition subjects from the store; the listing still works (dates only) without it."""
+    try:
+        rows = ledger.history(state.store.get(), name, limit=10_000)
+    except (StoreUnavailable, StoreError, SQLAlchemyError):
+        return {}
+    return {r.date: r.subject for r in rows}
+
+
+def editions(state: WebState, name: str) -> list[Edition]:
+    folder = _folder(state, name)
+    dates = sorted(
+        (m.group(1) for p in folder.glob("*.html") if (m := EDITION_RE.match(p.name))),
+        reverse=True,
+    )
+    subjects = _subjects(state, name) if dates else {}
+    return [Edition(d, f"{d}.html", subjects.get(d, "")) for d in dates]
+
+
+async def listing(request: Request) -> Response:
+    state: WebState = request.app.state.web
+    name = request.path_params["name"]
+    found = await run_in_threadpool(editions, state, name)
+    has_feed = (_folder(state, name) / FEED_NAME).is_file()
+    return page(
+        state.cfg,
+        "archive.html.j2",
+        private=False,
+        name=name,
+        editions=found,
+        feed_href=f"/feeds/digests/{name}/{FEED_NAME}" if has_feed else "",
+    )
+
+
+async def index(request: Request) -> Response:
+    state: WebState = request.app.state.web
+    return page(
+        state.cfg, "digests.html.j2", private=False, names=[d.name for d in state.cfg.digests]
+    )
+
+
+async def edition(request: Request) -> Response:
+    state: WebState = request.app.state.web
+    name, file = request.path_params["name"], request.path_params["file"]
+    if not EDITION_RE.match(file):
+        raise HTTPException(404)
+    response = await run_in_threadpool(state.files.response, request, f"digests/{name}/{file}")
+    if response is None:
+        raise HTTPException(404)
+    return response

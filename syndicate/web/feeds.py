@@ -1,0 +1,238 @@
+"""Serve the built files (feeds, OPML, index page, XSL, archive) with validators and gzip.
+
+Feed readers poll every few minutes; a 304 costs almost nothing, so every
+file gets a strong ETag (a hash of its bytes, computed once per file version
+and cached by path, inode, mtime and size) and a Last-Modified. Starlette's
+StaticFiles is not used: its ETag is derived from mtime and size, which a
+rebuild writing the same bytes would keep but a copied tree would not, and
+it cannot serve the XML-view variant browsers need (see ``media_type``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+from threading import Lock
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .paths import resolve_inside
+from .security import FEED_CSP
+
+CACHE_CONTROL = "public, max-age=300"
+TYPES = {
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".json": "application/feed+json",
+    ".opml": "text/x-opml",
+    ".xsl": "text/xsl",
+    ".html": "text/html",
+    ".xml": "application/xml",
+    ".txt": "text/plain",
+    ".css": "text/css",
+}
+BINARY = "application/octet-stream"
+XML_FEEDS = (".rss", ".atom")
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
+GZIP_MIN = 256  # below this, gzip's header costs more than it saves
+CACHE_ENTRIES = 1024
+
+
+@dataclass(frozen=True)
+class _Version:
+    etag: str  # the hex digest, without quotes
+    gz: bytes | None = None
+
+
+class _Cache:
+    """Hashes (and gzip bodies) per file version; bounded, thread-safe."""
+
+    def __init__(self, size: int = CACHE_ENTRIES) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[str, int, int, int], _Version] = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, key: tuple[str, int, int, int]) -> _Version | None:
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is not None:
+                self.items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[str, int, int, int], version: _Version) -> None:
+        with self.lock:
+            self.items[key] = version
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+def accepts_gzip(header: str) -> bool:
+    """RFC 9110 content negotiation, enough of it: ``gzip;q=0`` means no."""
+    star = None
+    for part in header.split(","):
+        coding, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        coding = coding.strip().lower()
+        if coding in ("gzip", "x-gzip"):
+            return q > 0
+        if coding == "*":
+            star = q > 0
+    return bool(star)
+
+
+def wants_xml_view(accept: str) -> bool:
+    """A browser navigating to a feed (it asks for HTML and names no feed type).
+
+    Chromium shows ``application/rss+xml`` and ``application/atom+xml`` as
+    plain text and applies the feed's XSL only to ``application/xml``, so a
+    browser gets that type (same bytes) and the readable page; feed readers
+    still get the registered feed types.
+    """
+    accept = accept.lower()
+    return "text/html" in accept and not any(t in accept for t in FEED_TYPES)
+
+
+def media_type(path: Path, accept: str) -> str:
+    suffix = path.suffix.lower()
+    base = TYPES.get(suffix, BINARY)
+    if suffix in XML_FEEDS and wants_xml_view(accept):
+        base = "application/xml"
+    return base if base == BINARY else f"{base}; charset=utf-8"
+
+
+def _compressible(content_type: str) -> bool:
+    return content_type != BINARY
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    """Weak comparison (RFC 9110 13.1.2), any encoding suffix of ours accepted."""
+    if header.strip() == "*":
+        return True
+    for tag in header.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        if tag.removesuffix("-gzip") == etag:
+            return True
+    return False
+
+
+def _not_modified_since(header: str, mtime: float) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return False
+    if since is None or since.tzinfo is None:
+        return False
+    return int(mtime) <= since.timestamp()
+
+
+class FileServer:
+    """Answers GET and HEAD for the files under one folder."""
+
+    def __init__(self, root: Path, cache: _Cache | None = None) -> None:
+        self.root = root
+        self.cache = cache or _Cache()
+
+    def response(self, request: Request, relative: str) -> Response | None:
+        """The file's response (200 or 304), or None when there is no such file here."""
+        target = resolve_inside(self.root, relative)
+        if target is None:
+            return None
+        try:
+            with open(target, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                key = (str(target), st.st_ino, st.st_mtime_ns, st.st_size)
+                version = self.cache.get(key)
+                data = None
+                if version is None:
+                    data = fh.read()
+                    version = _Version(hashlib.sha256(data).hexdigest()[:32])
+                    self.cache.put(key, version)
+                if self._fresh(request, version.etag, st.st_mtime):
+                    return self._not_modified(request, target, version.etag, st)
+                if data is None:
+                    data = fh.read()
+        except OSError:  # vanished or unreadable between the check and the read
+            return None
+        return self._full(request, target, key, version, data, st.st_mtime)
+
+    @staticmethod
+    def _fresh(request: Request, etag: str, mtime: float) -> bool:
+        inm = request.headers.get("if-none-match")
+        if inm is not None:  # RFC 9110 13.2.2: If-None-Match wins over If-Modified-Since
+            return _etag_matches(inm, etag)
+        ims = request.headers.get("if-modified-since")
+        return ims is not None and _not_modified_since(ims, mtime)
+
+    def _headers(self, request: Request, target: Path, etag: str, mtime: float) -> dict[str, str]:
+        content_type = media_type(target, request.headers.get("accept", ""))
+        headers = {
+            "content-type": content_type,
+            "etag": f'"{etag}"',
+            "last-modified": formatdate(mtime, usegmt=True),
+            "cache-control": CACHE_CONTROL,
+        }
+        vary = []
+        if _compressible(content_type):
+            vary.append("Accept-Encoding")
+        if target.suffix.lower() in XML_FEEDS:
+            vary.append("Accept")
+            headers["content-security-policy"] = FEED_CSP
+        if vary:
+            headers["vary"] = ", ".join(vary)
+        return headers
+
+    def _not_modified(
+        self, request: Request, target: Path, etag: str, st: os.stat_result
+    ) -> Response:
+        headers = self._headers(request, target, etag, st.st_mtime)
+        if self._gzip_ok(request, headers, st.st_size):
+            headers["etag"] = f'"{etag}-gzip"'
+        del headers["content-type"]
+        return Response(status_code=304, headers=headers)
+
+    @staticmethod
+    def _gzip_ok(request: Request, headers: dict[str, str], size: int) -> bool:
+        return (
+            _compressible(headers["content-type"])
+            and size >= GZIP_MIN
+            and accepts_gzip(request.headers.get("accept-encoding", ""))
+        )
+
+    def _full(
+        self,
+        request: Request,
+        target: Path,
+        key: tuple[str, int, int, int],
+        version: _Version,
+        data: bytes,
+        mtime: float,
+    ) -> Response:
+        headers = self._headers(request, target, version.etag, mtime)
+        body = data
+        if self._gzip_ok(request, headers, len(data)):
+            if version.gz is None:
+                # mtime=0: the same bytes always give the same gzip body
+                version = _Version(version.etag, gzip.compress(data, compresslevel=6, mtime=0))
+                self.cache.put(key, version)
+            assert version.gz is not None
+            body = version.gz
+            headers["content-encoding"] = "gzip"
+            headers["etag"] = f'"{version.etag}-gzip"'
+        headers["content-length"] = str(len(body))
+        if request.method == "HEAD":
+            body = b""
+        return Response(content=body, status_code=200, headers=headers)

@@ -1,0 +1,55 @@
+"""Render the server's own pages from ``templates/web/*.j2`` (Jinja2, autoescaped).
+
+Pages are Chinese first with English subtitles, in ``site.language``; they
+carry no script and no external resources, so the strict CSP holds.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment
+from starlette.responses import HTMLResponse, PlainTextResponse
+
+from ..config import Config
+from ..templating import environment
+
+PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
+PUBLIC = {"cache-control": "public, max-age=300"}
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return environment()
+
+
+def page(
+    cfg: Config,
+    template: str,
+    *,
+    status: int = 200,
+    private: bool = True,
+    **context: Any,
+) -> HTMLResponse:
+    """A page; ``private`` ones (token pages) are neither cached nor indexed."""
+    html = _env().get_template(f"web/{template}").render(site=cfg.site, **context)
+    headers = PRIVATE if private else PUBLIC
+    return HTMLResponse(html, status_code=status, headers=dict(headers))
+
+
+def plain(text: str, status: int, *, private: bool = True) -> PlainTextResponse:
+    """A bare text answer: for errors and machine clients (RFC 8058 one-click)."""
+    headers = PRIVATE if private else {"cache-control": "no-cache"}
+    return PlainTextResponse(text, status_code=status, headers=dict(headers))
+
+
+def invalid_link() -> PlainTextResponse:
+    """The one answer for a missing, malformed, forged or unknown token: it tells nothing."""
+    return plain("400 链接无效 / This link is not valid.\n", 400)
+
+
+def mask_address(address: str) -> str:
+    """``z***@example.com``: enough for the owner to recognise, little for anyone else."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"

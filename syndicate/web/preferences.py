@@ -1,0 +1,91 @@
+"""What a subscriber may choose on the preferences page, and saving the choice.
+
+The store keeps "no choice" as the empty list, meaning *everything*, also
+categories and digests added later; the page shows that as every box
+ticked, and ticking every box saves it that way again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..config import Config
+from ..digest.compose import digest_categories
+from ..digest.subscribers import Subscriber
+from ..store import Store, subscribers
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class Choices:
+    categories: tuple[Option, ...]
+    digests: tuple[Option, ...]
+
+
+def available(cfg: Config, store: Store) -> tuple[list[tuple[str, str]], list[str]]:
+    """(slug, display name) of every category some digest can carry, and the digest names."""
+    seen: dict[str, str] = {}
+    for digest in cfg.digests:
+        for cat in digest_categories(cfg, store, digest):
+            seen.setdefault(cat.slug, cat.name)
+    if not cfg.digests:
+        for cat in store.all_categories():
+            seen.setdefault(cat.slug, cfg.categories.get(cat.slug, cat.name))
+    return list(seen.items()), [d.name for d in cfg.digests]
+
+
+def choices(cfg: Config, store: Store, sub: Subscriber) -> Choices:
+    cats, digests = available(cfg, store)
+    return Choices(
+        categories=tuple(
+            Option(slug, name, not sub.categories or slug in sub.categories) for slug, name in cats
+        ),
+        digests=tuple(Option(n, n, not sub.digests or n in sub.digests) for n in digests),
+    )
+
+
+class InvalidChoice(ValueError):
+    """A value the form never offered, or nothing chosen at all; ``str()`` is shown."""
+
+
+_NONE_CHOSEN = {
+    "category": "请至少选择一个栏目；不想再收邮件请退订。 / Choose at least one category, "
+    "or unsubscribe.",
+    "digest": "请至少选择一种邮件摘要；不想再收邮件请退订。 / Choose at least one digest, "
+    "or unsubscribe.",
+}
+
+
+def normalize(chosen: Sequence[str], offered: Sequence[str], what: str) -> tuple[str, ...]:
+    """The choice as stored: in the page's order, () when everything offered is chosen."""
+    if set(chosen) - set(offered):
+        raise InvalidChoice("无效的选择，请重新提交。 / Invalid choice, please submit again.")
+    if not chosen:
+        raise InvalidChoice(_NONE_CHOSEN[what])
+    picked = tuple(v for v in offered if v in set(chosen))
+    return () if len(picked) == len(offered) else picked
+
+
+def set_preferences(
+    store: Store,
+    subscriber_id: int,
+    categories: Sequence[str],
+    digests: Sequence[str],
+    now: datetime,
+) -> bool:
+    """Record the choice; the next edition reads it when it picks each subscriber's variant."""
+    with store.begin() as conn:
+        res = conn.execute(
+            subscribers.update()
+            .where(subscribers.c.id == subscriber_id)
+            .values(categories=" ".join(categories), digests=" ".join(digests), updated_at=now)
+        )
+        return bool(res.rowcount)

@@ -1,0 +1,145 @@
+"""``/unsubscribe`` and ``/preferences``: what the links in every digest lead to.
+
+The token in the link is the only credential (an HMAC of the subscriber id,
+compared in constant time by ``tokens.verify``): no login, no cookie, so no
+session to forge across sites. A GET never changes anything, because mail
+scanners and link previewers fetch every link they see; changes need a POST,
+which only the confirmation form or an RFC 8058 one-click client sends.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..digest import subscribers as subs
+from ..digest import tokens
+from ..digest.subscribers import UNSUBSCRIBED, Subscriber
+from ..timeutil import now_utc
+from . import preferences as prefs
+from .pages import invalid_link, mask_address, page, plain
+from .state import StoreUnavailable, WebState
+
+MAX_FIELDS = 200  # a preferences form has a box per category and digest, no more
+
+
+async def _form(request: Request) -> FormData:
+    """The POST body (form-urlencoded or multipart, as RFC 8058 allows), size-capped upstream."""
+    return await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=4096)
+
+
+def _token(request: Request, form: FormData | None = None) -> str:
+    value = request.query_params.get("t")
+    if value is None and form is not None:
+        field = form.get("t")
+        value = field if isinstance(field, str) else None
+    return value or ""
+
+
+async def _subscriber(state: WebState, token: str) -> Subscriber | None:
+    """The token's subscriber, or None for a token that is bad in any way (all alike)."""
+    assert state.key is not None
+    subscriber_id = tokens.verify(token, state.key)
+    if subscriber_id is None:
+        return None
+    store = await run_in_threadpool(state.store.get)
+    return await run_in_threadpool(subs.get_by_id, store, subscriber_id)
+
+
+def _unconfigured() -> Response:
+    return plain("503 暂不可用 / Not available: the server has no signing key.\n", 503)
+
+
+def _store_down() -> Response:
+    return plain("503 暂不可用 / Temporarily unavailable, please try again later.\n", 503)
+
+
+async def unsubscribe(request: Request) -> Response:
+    state: WebState = request.app.state.web
+    if state.key is None:
+        return _unconfigured()
+    form = await _form(request) if request.method == "POST" else None
+    token = _token(request, form)
+    try:
+        sub = await _subscriber(state, token)
+        if sub is None:
+            return invalid_link()
+        if request.method != "POST":  # GET and HEAD only look
+            return page(
+                state.cfg,
+                "unsubscribe.html.j2",
+                stage="done" if sub.status == UNSUBSCRIBED else "confirm",
+                token=token,
+                address=mask_address(sub.email),
+            )
+        store = await run_in_threadpool(state.store.get)
+        await run_in_threadpool(subs.set_status, store, sub.id, UNSUBSCRIBED, now=now_utc())
+    except StoreUnavailable:
+        return _store_down()
+    assert form is not None
+    if form.get("List-Unsubscribe") == "One-Click":  # RFC 8058: a machine, not a person
+        return plain("unsubscribed\n", 200)
+    return page(
+        state.cfg, "unsubscribe.html.j2", stage="done", token=token, address=mask_address(sub.email)
+    )
+
+
+async def preferences(request: Request) -> Response:
+    state: WebState = request.app.state.web
+    if state.key is None:
+        return _unconfigured()
+    form = await _form(request) if request.method == "POST" else None
+    token = _token(request, form)
+    try:
+        sub = await _subscriber(state, token)
+        if sub is None:
+            return invalid_link()
+        store = await run_in_threadpool(state.store.get)
+        if sub.status != subs.ACTIVE:
+            return page(state.cfg, "preferences.html.j2", stage="inactive", token=token)
+        error, saved = "", False
+        if form is not None:
+            cats, digests = await run_in_threadpool(prefs.available, state.cfg, store)
+            try:
+                chosen_cats = (
+                    prefs.normalize(
+                        [v for v in form.getlist("category") if isinstance(v, str)],
+                        [slug for slug, _ in cats],
+                        "category",
+                    )
+                    if cats
+                    else ()
+                )
+                chosen_digests = (
+                    prefs.normalize(
+                        [v for v in form.getlist("digest") if isinstance(v, str)],
+                        digests,
+                        "digest",
+                    )
+                    if digests
+                    else ()
+                )
+            except prefs.InvalidChoice as exc:
+                error = str(exc)
+            else:
+                await run_in_threadpool(
+                    prefs.set_preferences, store, sub.id, chosen_cats, chosen_digests, now_utc()
+                )
+                sub = await run_in_threadpool(subs.get_by_id, store, sub.id) or sub
+                saved = True
+        options = await run_in_threadpool(prefs.choices, state.cfg, store, sub)
+    except StoreUnavailable:
+        return _store_down()
+    return page(
+        state.cfg,
+        "preferences.html.j2",
+        status=400 if error else 200,
+        stage="form",
+        token=token,
+        address=mask_address(sub.email),
+        options=options,
+        saved=saved,
+        error=error,
+    )

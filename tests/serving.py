@@ -1,0 +1,161 @@
+"""Helpers for the `syndicate serve` tests: a live server on 127.0.0.1, raw requests, Maildir."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import http.client
+import threading
+import time
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from syndicate.build import build
+from syndicate.collect.collector import collect
+from syndicate.config import Config
+from syndicate.digest.run import send_due
+from syndicate.store import Store
+from syndicate.web.server import make_server
+
+from .conftest import NOW, Site
+
+SECRET = "serve-test-secret-0123456789"
+SITE_URL = "https://finews.withounder.com"
+CONFIG = """\
+site:
+  title: 金融资讯网
+  url: https://finews.withounder.com
+  language: zh-CN
+  timezone: Asia/Shanghai
+sources:
+  - name: local
+    posts: site/_posts
+categories:
+  caijing: 财经
+  keji: 科技
+store:
+  url: sqlite:///var/test.db
+digests:
+  - name: daily
+    from: 金融资讯网 <digest@finews.withounder.com>
+delivery:
+  maildir: outbox
+"""
+
+
+class LiveServer:
+    """The real app under uvicorn in a thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.server = make_server(cfg, "127.0.0.1", 0)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = ""
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        self.url = self.server.url.rstrip("/")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def raw(
+    base: str,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """A request with the path sent exactly as written (httpx would normalize ``..``)."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def digest_site(site: Site) -> None:
+    """Two categories, a daily digest and a Maildir outbox."""
+    site.write_config(CONFIG)
+
+
+def populate(site: Site, when: datetime = NOW) -> Store:
+    """Two posts in each of caijing and keji, collected and built."""
+    for i, slug in enumerate(("caijing", "caijing", "keji", "keji")):
+        site.post(
+            f"2022-02-1{i}-{slug}{i}.md",
+            title=f"{slug}第{i}篇",
+            categories=slug,
+            date=f"2022-02-1{i} 09:00:00 +0800",
+        )
+    store = site.store()
+    collect(site.cfg(), store, now=when)
+    build(site.cfg(), store)
+    return store
+
+
+def send(site: Site, store: Store, when: datetime) -> None:
+    for result in send_due(site.cfg(), store, now=when, names=["daily"]):
+        assert result.ok, result.summary()
+
+
+def outbox(site: Site) -> list[EmailMessage]:
+    """Every message in the Maildir, oldest first."""
+    folder = site.root / "outbox" / "new"
+    files = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns) if folder.is_dir() else []
+    return [_message(p) for p in files]
+
+
+def _message(path: Path) -> EmailMessage:
+    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def to(msg: EmailMessage) -> str:
+    return str(msg["To"].addresses[0].addr_spec)
+
+
+def text_of(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def unsubscribe_url(msg: EmailMessage) -> str:
+    """The https URL of the List-Unsubscribe header (RFC 2369: <url>, <mailto:…>)."""
+    for item in str(msg["List-Unsubscribe"]).split(","):
+        url = item.strip().strip("<>")
+        if url.startswith("https://"):
+            return url
+    raise AssertionError(f"no https List-Unsubscribe in {msg['List-Unsubscribe']!r}")
+
+
+def local(url: str, base: str) -> str:
+    """The site's public URL on the test server: same path and query, local origin."""
+    assert url.startswith(SITE_URL), url
+    return base + url[len(SITE_URL) :]
