@@ -1,0 +1,93 @@
+"""The public archive: each edition's HTML without personal data, and an Atom feed of them.
+
+Files go under ``<feeds.dir>/digests/<name>/`` so the site publishes them
+with the feeds; they are written atomically and only when their bytes
+change, and every timestamp comes from the editions, never from the clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from feedgen.feed import FeedGenerator
+
+from ..config import Config, DigestConfig
+from ..store import Store
+from . import ledger
+from .compose import archive_url
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Temp file in the same folder, fsync, rename: readers never see half a file."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def folder(cfg: Config, name: str) -> Path:
+    return cfg.feeds.dir / "digests" / name
+
+
+def write_edition(cfg: Config, name: str, date: str, html: str) -> Path:
+    path = folder(cfg, name) / f"{date}.html"
+    write_if_changed(path, html.encode("utf-8"))
+    return path
+
+
+def _second(when: datetime) -> datetime:
+    return when.replace(microsecond=0)
+
+
+def write_feed(cfg: Config, store: Store, digest: DigestConfig, limit: int = 50) -> Path:
+    """Atom feed of the newest editions; its updated time is the newest edition's window end."""
+    path = folder(cfg, digest.name) / "index.atom"
+    past = ledger.history(store, digest.name, limit)
+    if not past:
+        return path
+    base = f"{cfg.feeds_base_url}digests/{digest.name}/"
+    fg = FeedGenerator()
+    fg.id(base)
+    fg.title(f"{cfg.site.title} · {digest.name}")
+    fg.subtitle(
+        f"{cfg.site.title}邮件摘要（{digest.name}）往期"
+        if cfg.site.language.startswith("zh")
+        else f"Past {digest.name} digests of {cfg.site.title}"
+    )
+    fg.link(href=f"{base}index.atom", rel="self", type="application/atom+xml")
+    fg.link(href=cfg.site.url + "/", rel="alternate", type="text/html")
+    fg.language(cfg.site.language)
+    if cfg.site.author:
+        fg.author({"name": cfg.site.author})
+    fg.updated(_second(past[0].window_end))
+    for e in past:
+        url = archive_url(cfg, digest.name, e.date)
+        entry = fg.add_entry(order="append")
+        entry.id(url)
+        entry.title(e.subject or f"{digest.name} {e.date}")
+        entry.link(href=url, rel="alternate", type="text/html")
+        entry.published(_second(e.window_end))
+        entry.updated(_second(e.window_end))
+        if e.summary:
+            entry.summary(e.summary)
+    write_if_changed(path, fg.atom_str(pretty=True))
+    return path

@@ -1,0 +1,332 @@
+"""``syndicate digest …`` and ``syndicate subscribers …``: parse, call the digest modules, print.
+
+Kept apart from cli.py (which registers these groups) so the digest step can
+grow without touching the shared command file. Exit codes as everywhere:
+0 ok, 2 some inputs rejected or some messages refused, 1 fatal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..config import Config, ConfigError
+from ..store import Store, StoreError
+from ..timeutil import DateError, now_utc, parse_date
+from . import ledger, run, tokens
+from . import subscribers as subs
+from .errors import DigestError
+from .subscribers import ImportCounts, SubscriberFileError
+
+EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 2
+# wide enough for the status table when the output goes to a file or a pipe
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+def _fail(message: str, code: int = EXIT_FATAL) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+@contextmanager
+def _handled() -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as exc:
+        _fail(f"invalid config:\n{exc}")
+    except StoreError as exc:
+        _fail(f"store: {exc}")
+    except (DigestError, SubscriberFileError) as exc:
+        _fail(str(exc))
+
+
+def _parse_now(value: str | None, tz: tzinfo) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_date(value, tz)
+    except DateError as exc:
+        raise click.BadParameter(str(exc), param_hint="--now") from None
+
+
+_now_option = click.option(
+    "--now",
+    "now_text",
+    metavar="TIME",
+    hidden=True,
+    help="Compose as if it were TIME (ISO 8601 with offset); for tests and replays.",
+)
+
+
+def _report_import(counts: ImportCounts | None) -> bool:
+    """Print rejected rows; True when there were any."""
+    if counts is None:
+        return False
+    for r in counts.rejections:
+        print(f"rejected: {r.path}: {r.reason}", file=sys.stderr)
+    return bool(counts.rejections)
+
+
+# -- digest ---------------------------------------------------------------
+
+
+@click.group()
+def digest() -> None:
+    """Compose the e-mail digests and deliver them exactly once.
+
+    Editions are recorded in the store with one ledger row per subscriber, so
+    `digest send` can be run (or re-run after a crash) at any time: nothing
+    accepted by the mail server is ever sent again.
+    """
+
+
+@digest.command()
+@click.argument("name")
+@click.option("--subscriber", "address", metavar="ADDR", help="Render for this subscriber.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write (default: preview-NAME-DATE.html); the .eml goes beside it.",
+)
+@_now_option
+@click.pass_obj
+def preview(
+    obj: Any, name: str, address: str | None, out_file: Path | None, now_text: str | None
+) -> None:
+    """Write the next edition of digest NAME as HTML and .eml, without sending anything.
+
+    Shows what a subscriber (or, without --subscriber, somebody who chose
+    every category) would get if `digest send` ran now.
+    """
+    with _handled():
+        result = run.preview(
+            obj.cfg, obj.store, name, now=_parse_now(now_text, obj.cfg.site.tz), address=address
+        )
+    if result is None:
+        print(f"{name}: no new posts since the last edition; nothing to preview")
+        return
+    html_path = out_file or Path(f"preview-{name}-{result.plan.date}.html")
+    eml_path = html_path.with_suffix(".eml")
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(result.html, encoding="utf-8")
+    eml_path.write_bytes(result.eml)
+    trimmed = f", {result.trimmed} cut for the size budget" if result.trimmed else ""
+    print(
+        f"{name} {result.plan.date}: {result.items} items{trimmed}, "
+        f"{result.size / 1024:.1f} KB HTML, to {result.subscriber.email}"
+    )
+    print(f"subject: {result.subject}")
+    print(f"wrote {html_path} and {eml_path}")
+
+
+@digest.command()
+@click.argument("name", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every configured digest (same as no NAME).")
+@click.option("--dry-run", is_flag=True, help="Compose and count, send and record nothing.")
+@_now_option
+@click.pass_obj
+def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | None) -> None:
+    """Compose and deliver the due editions of digest NAME (or of every digest).
+
+    A digest is due when it has no edition yet today (in the site's
+    timezone) and there are new posts in its window; unfinished editions are
+    resumed first. Prints one line per edition. Exit 2 when subscriber rows
+    were rejected or a server refused some messages; 1 when delivery had to stop.
+    """
+    if name and all_:
+        raise click.UsageError("give a digest NAME or --all, not both")
+    with _handled():
+        cfg, store = obj.cfg, obj.store
+        if not cfg.digests:
+            _fail("no digests configured (add a `digests:` section to the config)")
+        names = [name] if name else None
+        now = _parse_now(now_text, cfg.site.tz)
+        rejected = False
+        if not dry_run:
+            tokens.secret()  # fail before importing anything
+            rejected = _report_import(subs.sync_configured(cfg, store, now=now or now_utc()))
+        from ..cli import progress_bar  # here: cli.py imports this module at its end
+
+        with progress_bar("sending") as advance:
+            results = run.send_due(
+                cfg,
+                store,
+                now=now,
+                names=names,
+                dry_run=dry_run,
+                sync_subscribers=False,
+                progress=advance,
+            )
+    for r in results:
+        print(r.summary())
+    if any(r.status in ("aborted", "incomplete") for r in results):
+        sys.exit(EXIT_FATAL)
+    if rejected or any(r.failed for r in results if r.status == "sent"):
+        sys.exit(EXIT_REJECTED)
+
+
+@digest.command()
+@click.option("--limit", default=30, show_default=True, help="How many editions to show.")
+@click.pass_obj
+def status(obj: Any, limit: int) -> None:
+    """Editions, newest first, with their sent / pending / failed / skipped counts."""
+    with _handled():
+        cfg, store = obj.cfg, obj.store
+        rows = ledger.overview(store, limit)
+    out.print(_status_table(cfg, rows))
+
+
+def _status_table(cfg: Config, rows: list[dict[str, Any]]) -> Table | str:
+    if not rows:
+        return "no digest editions yet: try `syndicate digest send`"
+    tz = cfg.site.tz
+    table = Table(title="digest editions")
+    for col in (
+        "digest",
+        "date",
+        "window",
+        "items",
+        "sent",
+        "pending",
+        "failed",
+        "skipped",
+        "state",
+    ):
+        justify = "right" if col in ("items", "sent", "pending", "failed", "skipped") else "left"
+        table.add_column(col, justify=justify)
+    for r in rows:
+        e: ledger.EditionRow = r["edition"]
+        start = e.window_start.astimezone(tz).strftime("%m-%d %H:%M") if e.window_start else "…"
+        window = f"{start} → {e.window_end.astimezone(tz).strftime('%m-%d %H:%M')}"
+        table.add_row(
+            e.digest,
+            e.date,
+            window,
+            str(e.item_count),
+            f"{r['sent']:,}",
+            f"{r['pending']:,}",
+            f"{r['failed']:,}",
+            f"{r['skipped']:,}",
+            e.status,
+        )
+    return table
+
+
+def status_section(cfg: Config, store: Store) -> None:
+    """The newest editions, for `syndicate status`."""
+    if cfg.digests:
+        out.print(_status_table(cfg, ledger.overview(store, 5)))
+
+
+# -- subscribers ----------------------------------------------------------
+
+
+@click.group()
+def subscribers() -> None:
+    """Manage who gets the digests.
+
+    The configured subscribers file is imported on every `digest send`; an
+    unsubscribe or bounce recorded in the store always wins over the file.
+    """
+
+
+def _entry(
+    cfg: Config, store: Store, address: str, name: str, categories: str, digests: str
+) -> subs.Entry:
+    try:
+        return subs.Choices(cfg, store).entry(
+            {"email": address, "name": name, "categories": categories, "digests": digests},
+            "argument",
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@subscribers.command()
+@click.argument("address")
+@click.option("--name", default="", help="Name for the greeting.")
+@click.option(
+    "--categories", default="", help='Category slugs, e.g. "caijing keji" (default: all).'
+)
+@click.option("--digests", default="", help='Digest names, e.g. "daily" (default: all).')
+@click.pass_obj
+def add(obj: Any, address: str, name: str, categories: str, digests: str) -> None:
+    """Add ADDRESS, or update it (an unsubscribed address is subscribed again)."""
+    with _handled():
+        cfg, store = obj.cfg, obj.store
+        entry = _entry(cfg, store, address, name, categories, digests)
+        sub, action = subs.add(cfg, store, entry, now=now_utc())
+    cats = " ".join(sub.categories) or "all categories"
+    print(f"{action}: {sub.email} ({cats}; {' '.join(sub.digests) or 'all digests'})")
+
+
+@subscribers.command()
+@click.argument("address")
+@click.option("--purge", is_flag=True, help="Delete the address and its delivery history.")
+@click.pass_obj
+def remove(obj: Any, address: str, purge: bool) -> None:
+    """Unsubscribe ADDRESS (remembered, so a file import cannot bring it back)."""
+    with _handled():
+        action = subs.remove(obj.store, address, now=now_utc(), purge=purge)
+    if action is None:
+        _fail(f"no subscriber {address}")
+    print(f"{action}: {address}")
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice(subs.STATUSES), help="Only this status.")
+@click.pass_obj
+def list_(obj: Any, status: str | None) -> None:
+    """Every subscriber with their categories, digests and status."""
+    with _handled():
+        store = obj.store
+        rows = subs.iter_subscribers(store, status=status)
+        first = next(rows, None)
+        if first is None:
+            print("no subscribers yet: try `syndicate subscribers add ADDR`")
+            return
+        table = Table()
+        for col in ("email", "name", "categories", "digests", "status"):
+            table.add_column(col)
+        count = 0
+        for s in [first, *rows]:
+            count += 1
+            table.add_row(
+                s.email,
+                s.name,
+                " ".join(s.categories) or "all",
+                " ".join(s.digests) or "all",
+                s.status,
+            )
+        table.title = f"{count:,} subscribers"
+        out.print(table)
+
+
+@subscribers.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="Also remove subscribers this file added before but no longer lists.",
+)
+@click.pass_obj
+def import_(obj: Any, file: Path, sync: bool) -> None:
+    """Import a CSV (email,name,categories[,digests]) or YAML subscribers file.
+
+    Rows with an invalid address, an unknown digest or a bad category are
+    listed with their file:line and skipped (exit 2); the rest is imported.
+    """
+    with _handled():
+        counts = subs.import_file(obj.cfg, obj.store, file, now=now_utc(), sync=sync)
+    _report_import(counts)
+    print(f"imported {file}: {counts.describe()}")
+    sys.exit(EXIT_REJECTED if counts.rejections else EXIT_OK)

@@ -1,0 +1,265 @@
+"""Getting bytes to a mailbox: a Maildir outbox, or an SMTP server with retries and pacing.
+
+A transport answers each message with an Outcome: accepted, failed for good
+(a 5xx answer for this recipient or message), or failed for now (4xx,
+connection trouble; retried here with bounded exponential backoff first).
+A server that cannot be used at all raises DeliveryAborted.
+"""
+
+from __future__ import annotations
+
+import logging
+import mailbox
+import os
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..config import Config, SmtpConfig
+from .errors import DeliveryAborted
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    permanent: bool = False
+    code: int | None = None
+    detail: str = ""  # the Maildir file, or the server's answer
+    connection: bool = False  # failed because the server could not be reached or talked to
+
+
+class Transport(Protocol):
+    label: str
+
+    def send(self, sender: str, recipient: str, data: bytes) -> Outcome: ...
+
+    def close(self) -> None: ...
+
+
+def transport_for(cfg: Config) -> Transport:
+    if cfg.delivery.smtp is not None:
+        return SmtpTransport(cfg.delivery.smtp)
+    return MaildirTransport(cfg.delivery.maildir or cfg.base_dir / "outbox")
+
+
+def transports_for(cfg: Config) -> list[Transport]:
+    """One transport per parallel SMTP connection, sharing the configured rate."""
+    smtp = cfg.delivery.smtp
+    if smtp is None or smtp.connections == 1:
+        return [transport_for(cfg)]
+    share = smtp.rate / smtp.connections
+    return [SmtpTransport(smtp, rate=share) for _ in range(smtp.connections)]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class MaildirTransport:
+    """A standard Maildir (cur/ new/ tmp/) that mutt, Thunderbird or dovecot can read.
+
+    mailbox.Maildir writes and fsyncs the file in tmp/, then links it into
+    new/; new/ is synced too, so a message the ledger marks sent survives a
+    power cut.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.label = _display(self.path) + "/"
+        try:
+            self.box = mailbox.Maildir(str(self.path), factory=None, create=True)
+        except OSError as exc:
+            raise DeliveryAborted(f"cannot create the Maildir {self.path}: {exc}") from None
+
+    def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+        try:
+            key = self.box.add(data.replace(b"\r\n", b"\n"))  # fsyncs the file itself
+            file = self.path / "new" / key
+            _fsync_dir(self.path / "new")
+        except OSError as exc:  # a full disk is everybody's problem, not one address's
+            raise DeliveryAborted(f"cannot write to the Maildir {self.path}: {exc}") from None
+        return Outcome(ok=True, detail=str(file))
+
+    def close(self) -> None:
+        self.box.close()
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+class SmtpTransport:
+    """One connection reused for ``batch`` messages, paced to ``rate`` per second."""
+
+    def __init__(
+        self,
+        cfg: SmtpConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rate: float | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.rate = cfg.rate if rate is None else rate
+        self.label = f"smtp://{cfg.host}:{cfg.port}"
+        self.sleep = sleep
+        self.clock = clock
+        self.conn: smtplib.SMTP | None = None
+        self.on_conn = 0
+        self.next_at = 0.0
+        self.password = ""
+        if cfg.username:
+            self.password = os.environ.get(cfg.password_env, "")
+            if not self.password:
+                raise DeliveryAborted(
+                    f"SMTP user {cfg.username!r} needs a password in ${cfg.password_env}"
+                )
+
+    # -- connection -------------------------------------------------------
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.cfg
+        helo = c.helo or socket.gethostname()
+        try:
+            if c.ssl:
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                    c.host,
+                    c.port,
+                    local_hostname=helo,
+                    timeout=c.timeout,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                conn = smtplib.SMTP(c.host, c.port, local_hostname=helo, timeout=c.timeout)
+            conn.ehlo()
+            if c.starttls:
+                conn.starttls(context=ssl.create_default_context())
+                conn.ehlo()
+            if c.username:
+                conn.login(c.username, self.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryAborted(f"{self.label}: login refused: {_answer(exc)}") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryAborted(f"{self.label}: {exc} (check starttls/ssl)") from None
+        except ssl.SSLError as exc:
+            raise DeliveryAborted(f"{self.label}: TLS failed: {exc}") from None
+        self.on_conn = 0
+        return conn
+
+    def _drop(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (smtplib.SMTPException, OSError):
+                self.conn.close()
+        self.conn = None
+
+    def close(self) -> None:
+        self._drop()
+
+    def _pace(self) -> None:
+        if self.rate <= 0:
+            return
+        now = self.clock()
+        if self.next_at > now:
+            self.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = now + 1.0 / self.rate
+
+    # -- sending -----------------------------------------------------------
+
+    def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+        """Try once, then retry 4xx and connection errors with doubling delays."""
+        delay = self.cfg.backoff
+        outcome = Outcome(ok=False)
+        for attempt in range(self.cfg.retries + 1):
+            if attempt:
+                self.sleep(min(delay, self.cfg.backoff_max))
+                delay *= 2
+            outcome = self._attempt(sender, recipient, data)
+            if outcome.ok or outcome.permanent:
+                return outcome
+            log.info(
+                "%s: %s: temporary failure (try %d): %s",
+                self.label,
+                recipient,
+                attempt + 1,
+                outcome.detail,
+            )
+        return outcome
+
+    def _attempt(self, sender: str, recipient: str, data: bytes) -> Outcome:
+        if self.conn is None or self.on_conn >= self.cfg.batch:
+            self._drop()
+            try:
+                self.conn = self._connect()
+            except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, 4xx/5xx greeting
+                detail = f"cannot connect: {type(exc).__name__}: {exc}"
+                return Outcome(ok=False, detail=detail, connection=True)
+        try:
+            self._pace()
+            conn = self.conn
+            code, answer = conn.mail(sender)
+            if code != 250:
+                self._rset()
+                if 500 <= code < 600:  # the sender itself is refused: no message can go
+                    raise DeliveryAborted(
+                        f"{self.label}: sender {sender} refused: {code} {_text(answer)}"
+                    )
+                return self._failure(code, answer)
+            code, answer = conn.rcpt(recipient)
+            if code not in (250, 251):
+                self._rset()
+                return self._failure(code, answer)
+            code, answer = conn.data(data)
+            self.on_conn += 1
+            if code != 250:
+                return self._failure(code, answer)
+            return Outcome(ok=True, code=code, detail=f"{code} {_text(answer)}")
+        except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
+            self._rset()
+            return self._failure(exc.smtp_code, exc.smtp_error)
+        except smtplib.SMTPResponseException as exc:
+            self._drop()
+            return self._failure(exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            return Outcome(ok=False, detail=f"{type(exc).__name__}: {exc}", connection=True)
+
+    def _failure(self, code: int, answer: bytes | str) -> Outcome:
+        if code == 421:  # the server is closing the connection
+            self._drop()
+        return Outcome(
+            ok=False, permanent=500 <= code < 600, code=code, detail=f"{code} {_text(answer)}"
+        )
+
+    def _rset(self) -> None:
+        try:
+            if self.conn is not None:
+                self.conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+
+def _text(answer: bytes | str) -> str:
+    if isinstance(answer, bytes):
+        answer = answer.decode("utf-8", "replace")
+    return " ".join(answer.split())
+
+
+def _answer(exc: smtplib.SMTPResponseException) -> str:
+    return f"{exc.smtp_code} {_text(exc.smtp_error)}"

@@ -1,0 +1,266 @@
+"""Templates to HTML and text: Jinja (autoescaped), premailer once per variant, a size budget.
+
+Per-subscriber parts (greeting, address, unsubscribe and preference links)
+are rendered as unguessable markers and filled in afterwards by plain string
+substitution, so the expensive CSS inlining runs once per distinct variant
+and never per subscriber.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import logging
+import math
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+)
+from premailer import Premailer
+
+from ..config import Config, DigestConfig
+from .compose import EditionView, SectionView
+from .errors import DigestError
+
+logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
+logging.getLogger("cssutils").setLevel(logging.CRITICAL)
+
+PERSONAL = ("greeting", "email", "unsubscribe_url", "preferences_url")
+# room left under the budget for the personal values filled in after inlining
+PERSONAL_MARGIN = 2048
+
+
+class Placeholders:
+    """Markers for the personal parts; random per process, so no post can forge one."""
+
+    def __init__(self) -> None:
+        self.nonce = secrets.token_hex(8)
+        self._re = re.compile(rf"@@{self.nonce}:([a-z_]+)@@")
+        self.markers = {name: f"@@{self.nonce}:{name}@@" for name in PERSONAL}
+
+    def fill(self, text: str, values: Mapping[str, str]) -> str:
+        return self._re.sub(lambda m: values[m.group(1)], text)
+
+    def split(self, text: str) -> list[str]:
+        """Literal text at even indexes, marker names at odd ones (see ``join``)."""
+        return self._re.split(text)
+
+    @staticmethod
+    def join(parts: list[str], values: Mapping[str, str]) -> str:
+        out = parts[:]
+        out[1::2] = [values[name] for name in parts[1::2]]
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One variant of an edition, personal parts still as markers."""
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    item_count: int
+    trimmed: int  # items replaced by "N more" links to stay under the size budget
+    size: int  # bytes of HTML (with markers)
+    _split: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def _parts(self, ph: Placeholders, which: str) -> list[str]:
+        # split once per variant, so filling in is a join, not a scan of the whole text
+        if which not in self._split:
+            self._split[which] = ph.split(getattr(self, which))
+        return self._split[which]
+
+    def html_for(self, ph: Placeholders, values: Mapping[str, str]) -> str:
+        escaped = {k: html_lib.escape(v) for k, v in values.items()}
+        return ph.join(self._parts(ph, "html"), escaped)
+
+    def text_for(self, ph: Placeholders, values: Mapping[str, str]) -> str:
+        return ph.join(self._parts(ph, "text"), values)
+
+
+def inline_css(html: str) -> str:
+    return Premailer(
+        html,
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+        allow_network=False,
+        allow_loading_external_files=False,
+        remove_classes=False,  # the media queries left in <style> still need them
+        strip_important=False,
+        keep_style_tags=False,
+        exclude_pseudoclasses=True,
+    ).transform()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Renderer:
+    """The templates of one digest, loaded once; renders variants with a small cache."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        digest: DigestConfig,
+        placeholders: Placeholders,
+        *,
+        cache_size: int = 32,
+    ) -> None:
+        self.cfg = cfg
+        self.digest = digest
+        self.ph = placeholders
+        t = digest.templates
+        self.html_t = _template(t.html, "digest.html.j2", autoescape=True)
+        self.text_t = _template(t.text, "digest.txt.j2", autoescape=False)
+        self.css = _read_css(t.css)
+        plain = Environment(autoescape=False, undefined=StrictUndefined)
+        try:
+            self.subject_t = plain.from_string(digest.subject)
+            self.preheader_t = plain.from_string(digest.preheader)
+        except TemplateError as exc:
+            raise DigestError(f"digest {digest.name}: subject/preheader template: {exc}") from None
+        self._cache: OrderedDict[tuple[str, ...], Rendered] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _context(self, edition: EditionView) -> dict[str, Any]:
+        site = self.cfg.site
+        return {
+            "site": {
+                "title": site.title,
+                "url": site.url,
+                "language": site.language,
+                "description": site.description,
+            },
+            "digest": {"name": self.digest.name},
+            "edition": edition,
+            "sections": edition.sections,
+            "personal": self.ph.markers,
+        }
+
+    def _render(self, template: Template, ctx: dict[str, Any], what: str) -> str:
+        try:
+            return template.render(ctx)
+        except TemplateError as exc:
+            raise DigestError(f"digest {self.digest.name}: {what} template: {exc}") from None
+
+    def subject(self, edition: EditionView) -> str:
+        return _one_line(self._render(self.subject_t, self._context(edition), "subject"))
+
+    def preheader(self, edition: EditionView) -> str:
+        return _one_line(self._render(self.preheader_t, self._context(edition), "preheader"))
+
+    def render(self, edition: EditionView) -> Rendered:
+        """HTML (CSS inlined) and text for this variant, trimmed to the size budget.
+
+        Past the budget the lowest items go first, from the longest sections,
+        each section then ending in a "N more" link to its category page.
+        """
+        key = (edition.date, *[s.slug for s in edition.sections])
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        budget = self.digest.size_budget - PERSONAL_MARGIN
+        shown = [len(s.items) for s in edition.sections]
+        full = sum(shown)
+        view = edition
+        html = self._html(view)
+        size = len(html.encode("utf-8"))
+        if size > budget:
+            base = len(self._html(_trimmed(edition, [0] * len(shown))).encode("utf-8"))
+            per_item = max(1.0, (size - base) / max(1, full))
+            while size > budget and sum(shown) > 0:
+                _drop(shown, max(1, math.ceil((size - budget) / per_item)))
+                view = _trimmed(edition, shown)
+                html = self._html(view)
+                size = len(html.encode("utf-8"))
+        ctx = self._context(view)
+        rendered = Rendered(
+            subject=self.subject(view),
+            preheader=self.preheader(view),
+            html=html,
+            text=self._render(self.text_t, ctx, "text"),
+            item_count=view.count,
+            trimmed=full - sum(shown),
+            size=size,
+        )
+        self._cache[key] = rendered
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return rendered
+
+    def _html(self, edition: EditionView) -> str:
+        ctx = self._context(edition)
+        ctx.update(subject=self.subject(edition), preheader=self.preheader(edition), css=self.css)
+        return inline_css(self._render(self.html_t, ctx, "HTML"))
+
+
+def _drop(shown: list[int], n: int) -> None:
+    """Take n items off the ends of the longest sections (the later one on a tie)."""
+    for _ in range(n):
+        if not any(shown):
+            return
+        longest = max(range(len(shown)), key=lambda i: (shown[i], i))
+        shown[longest] -= 1
+
+
+def _trimmed(edition: EditionView, shown: list[int]) -> EditionView:
+    sections: list[SectionView] = []
+    for s, n in zip(edition.sections, shown, strict=True):
+        cut = len(s.items) - n
+        sections.append(replace(s, items=s.items[:n], more=s.more + cut))
+    return replace(edition, sections=sections)
+
+
+_PACKAGE_ENVS: dict[bool, Environment] = {}
+
+
+def _env(loader: Any, autoescape: bool) -> Environment:
+    return Environment(
+        loader=loader,
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _template(override: Path | None, default: str, *, autoescape: bool) -> Template:
+    """A configured template file, else the one shipped in the package (works from a wheel)."""
+    try:
+        if override is not None:
+            if not override.is_file():
+                raise DigestError(f"template not found: {override}")
+            return _env(FileSystemLoader(str(override.parent)), autoescape).get_template(
+                override.name
+            )
+        if autoescape not in _PACKAGE_ENVS:
+            _PACKAGE_ENVS[autoescape] = _env(PackageLoader("syndicate", "templates"), autoescape)
+        return _PACKAGE_ENVS[autoescape].get_template(default)
+    except TemplateError as exc:
+        where = override or default
+        line = getattr(exc, "lineno", None)
+        raise DigestError(f"{where}{f':{line}' if line else ''}: template error: {exc}") from None
+
+
+def _read_css(override: Path | None) -> str:
+    if override is not None:
+        try:
+            return override.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DigestError(f"{override}: cannot read CSS: {exc}") from None
+    return (resources.files("syndicate") / "templates" / "digest.css").read_text(encoding="utf-8")

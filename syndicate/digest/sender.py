@@ -1,0 +1,164 @@
+"""Send claimed ledger rows and record each outcome the moment the server answers.
+
+Messages are built in the calling thread. With one connection they are sent
+there too; with ``smtp.connections`` > 1, worker threads (one SMTP
+connection each) send them from a small bounded queue, so the next message
+is being built while the server digests the last one. Either way a row is
+marked sent in its own commit right after the server accepted it: at a crash
+only the messages in flight (one per connection) can go out twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+from ..config import Config, DigestConfig
+from ..model import Post
+from ..store import Store
+from ..timeutil import now_utc
+from . import compose, ledger
+from .compose import EditionPlan
+from .deliver import Outcome, Transport
+from .errors import DeliveryAborted
+from .message import MessageFactory
+from .render import Rendered, Renderer
+from .subscribers import ACTIVE, BOUNCE_AFTER
+
+log = logging.getLogger(__name__)
+
+MAX_TEMPORARY = 10  # consecutive messages left pending before the run gives up
+
+
+class Variants:
+    """Rendered variants of one edition, a bounded number kept (memory flat in subscribers)."""
+
+    def __init__(
+        self, cfg: Config, plan: EditionPlan, renderer: Renderer, posts: dict[int, Post]
+    ) -> None:
+        self.cfg, self.plan, self.renderer, self.posts = cfg, plan, renderer, posts
+        self.cache: dict[compose.Variant, Rendered] = {}
+
+    def get(self, variant: compose.Variant) -> Rendered:
+        hit = self.cache.get(variant)
+        if hit is None:
+            view = compose.edition_view(self.cfg, self.plan, variant, self.posts)
+            hit = self.renderer.render(view)
+            if len(self.cache) >= 64:
+                self.cache.pop(next(iter(self.cache)))
+            self.cache[variant] = hit
+        return hit
+
+
+@dataclass(frozen=True)
+class _Job:
+    claim: ledger.Claim
+    message_id: str
+    data: bytes
+
+
+class Sender:
+    def __init__(
+        self,
+        store: Store,
+        digest: DigestConfig,
+        plan: EditionPlan,
+        variants: Variants,
+        factory: MessageFactory,
+        transports: list[Transport],
+    ) -> None:
+        self.store, self.digest, self.plan = store, digest, plan
+        self.variants, self.factory, self.transports = variants, factory, transports
+        self.sent = self.bounced = self.temporary = 0
+        self.first_file: str | None = None
+        self.lock = threading.Lock()
+        self.abort: DeliveryAborted | None = None
+        self.queue: queue.Queue[_Job | None] | None = None
+        self.threads: list[threading.Thread] = []
+        if len(transports) > 1:
+            self.queue = queue.Queue(maxsize=2 * len(transports))
+            for i, tx in enumerate(transports):
+                t = threading.Thread(
+                    target=self._work, args=(tx,), name=f"digest-send-{i}", daemon=True
+                )
+                t.start()
+                self.threads.append(t)
+
+    @property
+    def label(self) -> str:
+        return self.transports[0].label
+
+    def submit(self, c: ledger.Claim) -> None:
+        """Skip, or build and send (or queue) one claimed row."""
+        if self.abort is not None:
+            raise self.abort
+        sub = c.subscriber
+        if sub.status != ACTIVE:
+            ledger.mark_skipped(self.store, c, reason=f"subscriber {sub.status}", now=now_utc())
+            return
+        rendered = self.variants.get(compose.variant_for(self.plan, sub.categories))
+        if rendered.item_count == 0:
+            reason = "no posts in the chosen categories"
+            ledger.mark_skipped(self.store, c, reason=reason, now=now_utc())
+            return
+        message_id, data = self.factory.build(rendered, sub)
+        job = _Job(c, message_id, data)
+        if self.queue is None:
+            self._record(job, self.transports[0].send(self.factory.sender, sub.email, data))
+        else:
+            self.queue.put(job)
+
+    def close(self) -> None:
+        """Wait for the workers to finish what is queued; raise if delivery had to stop."""
+        if self.queue is not None:
+            for _ in self.threads:
+                self.queue.put(None)
+            for t in self.threads:
+                t.join()
+            self.queue = None
+        if self.abort is not None:
+            raise self.abort
+
+    def _work(self, tx: Transport) -> None:
+        assert self.queue is not None
+        while (job := self.queue.get()) is not None:
+            if self.abort is not None:
+                continue  # left claimed: handed back as pending at the end of the run
+            try:
+                outcome = tx.send(self.factory.sender, job.claim.subscriber.email, job.data)
+                self._record(job, outcome)
+            except DeliveryAborted as exc:
+                self.abort = exc
+            except Exception as exc:  # a bug must not hang the queue
+                log.exception("sender thread failed")
+                self.abort = DeliveryAborted(f"sender thread failed: {exc}")
+
+    def _record(self, job: _Job, outcome: Outcome) -> None:
+        c, store, now = job.claim, self.store, now_utc()
+        if outcome.ok:
+            ledger.mark_sent(store, c, message_id=job.message_id, location=outcome.detail, now=now)
+            with self.lock:
+                self.sent += 1
+                self.temporary = 0
+                if self.first_file is None and outcome.code is None:  # a Maildir file
+                    self.first_file = outcome.detail
+            return
+        email = c.subscriber.email
+        if outcome.permanent:
+            log.warning("%s: %s refused: %s", self.digest.name, email, outcome.detail)
+            if ledger.mark_failed(
+                store, c, message_id=job.message_id, error=outcome.detail, now=now
+            ):
+                with self.lock:
+                    self.bounced += 1
+                log.warning("%s: bounced (%d hard failures in a row)", email, BOUNCE_AFTER)
+            return
+        # set aside until the end of this run, then pending again for the next one
+        ledger.defer(store, c, error=outcome.detail, now=now)
+        with self.lock:
+            self.temporary += 1
+            give_up = outcome.connection or self.temporary >= MAX_TEMPORARY
+        if give_up:
+            raise DeliveryAborted(f"{self.label}: {outcome.detail}")

@@ -1,0 +1,557 @@
+"""Who gets which digest: addresses, their choices and their status.
+
+Subscribers come from a CSV/YAML file (imported on each run) and from the
+``syndicate subscribers`` commands. The store is the memory of what people
+did: an unsubscribe or a bounce recorded there always wins over the file, so
+re-importing an old file never mails somebody who left.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection
+
+from ..config import Config
+from ..model import Rejection
+from ..slugs import SLUG_RE, SlugError, slugify
+from ..store import Store, deliveries, meta, subscribers
+
+log = logging.getLogger(__name__)
+
+ACTIVE, UNSUBSCRIBED, BOUNCED, REMOVED = "active", "unsubscribed", "bounced", "removed"
+STATUSES = (ACTIVE, UNSUBSCRIBED, BOUNCED, REMOVED)
+# statuses the file may not undo; REMOVED only means "gone from the file"
+STICKY = (UNSUBSCRIBED, BOUNCED)
+BOUNCE_AFTER = 3  # consecutive hard failures
+COLUMNS = ("email", "name", "categories", "digests")
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    name: str = ""
+    categories: tuple[str, ...] = ()  # empty: every category
+    digests: tuple[str, ...] = ()  # empty: every digest
+    status: str = ACTIVE
+    source: str = "cli"
+    hard_failures: int = 0
+
+    def wants_digest(self, name: str) -> bool:
+        return not self.digests or name in self.digests
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One subscriber as a file or a command gives it, already validated."""
+
+    email: str
+    name: str = ""
+    categories: tuple[str, ...] = ()
+    digests: tuple[str, ...] = ()
+    where: str = ""
+
+
+@dataclass
+class ImportCounts:
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    reactivated: int = 0
+    kept: int = 0  # unsubscribed or bounced in the store, so left alone
+    removed: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    skipped_unchanged_file: bool = False
+
+    def describe(self) -> str:
+        parts = [f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged"]
+        for label in ("reactivated", "kept", "removed"):
+            if getattr(self, label):
+                text = "kept unsubscribed/bounced" if label == "kept" else label
+                parts.append(f"{getattr(self, label)} {text}")
+        parts.append(f"{self.rejected} rejected")
+        return f"{self.rows} subscribers: " + ", ".join(parts)
+
+
+# -- validation -----------------------------------------------------------
+
+
+def normalize_address(text: str) -> str:
+    """One spelling per mailbox: ASCII domain, lower case; raises ValueError with the reason."""
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("empty address")
+    try:
+        info = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"invalid address {text!r}: {exc}") from None
+    return (info.ascii_email or info.normalized).lower()
+
+
+def _words(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return str(value).replace(",", " ").split()
+
+
+class Choices:
+    """The categories and digests a subscriber may name (slugs, or category display names)."""
+
+    def __init__(self, cfg: Config, store: Store | None = None) -> None:
+        self.by_name: dict[str, str] = {}
+        self.slugs: set[str] = set(cfg.categories)
+        if store is not None:
+            for cat in store.all_categories():
+                self.slugs.add(cat.slug)
+                self.by_name.setdefault(cat.name, cat.slug)
+        for slug, name in cfg.categories.items():
+            self.by_name[name] = slug
+        self.digests = [d.name for d in cfg.digests]
+
+    def categories(self, value: Any) -> tuple[str, ...]:
+        out: list[str] = []
+        for word in _words(value):
+            if word.lower() in ("all", "*"):
+                return ()
+            slug = self.by_name.get(word) or (word if SLUG_RE.match(word) else None)
+            if slug is None:
+                try:
+                    slug = slugify(word)
+                except SlugError as exc:
+                    raise ValueError(f"category {word!r}: {exc}") from None
+            if slug not in self.slugs:
+                log.info("subscriber category %r is not known yet", slug)
+            if slug not in out:
+                out.append(slug)
+        return tuple(out)
+
+    def digest_names(self, value: Any) -> tuple[str, ...]:
+        out: list[str] = []
+        for word in _words(value):
+            if word.lower() in ("all", "*"):
+                return ()
+            if self.digests and word not in self.digests:
+                known = ", ".join(self.digests)
+                raise ValueError(f"unknown digest {word!r} (configured: {known})")
+            if word not in out:
+                out.append(word)
+        return tuple(out)
+
+    def entry(self, raw: dict[str, Any], where: str) -> Entry:
+        name = " ".join(str(raw.get("name") or "").split())[:200]
+        return Entry(
+            email=normalize_address(str(raw.get("email") or "")),
+            name=name,
+            categories=self.categories(raw.get("categories")),
+            digests=self.digest_names(raw.get("digests")),
+            where=where,
+        )
+
+
+# -- files ----------------------------------------------------------------
+
+
+class SubscriberFileError(Exception):
+    """The file as a whole cannot be read (missing, bad header, not a list); exit 1."""
+
+
+def read_file(
+    path: Path, choices: Choices, *, label: str | None = None
+) -> tuple[list[Entry], list[Rejection]]:
+    """Valid entries and the rejected rows (``file:line: reason``); CSV or YAML by extension."""
+    label = label or str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SubscriberFileError(f"{label}: subscribers file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SubscriberFileError(f"{label}: cannot read: {exc}") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        rows = _yaml_rows(text, label)
+    else:
+        rows = _csv_rows(text, label)
+    entries: list[Entry] = []
+    rejections: list[Rejection] = []
+    first_line: dict[str, int] = {}
+    for line, raw in rows:
+        where = f"{label}:{line}"
+        if "__error__" in raw:
+            rejections.append(Rejection(where, raw["__error__"]))
+            continue
+        try:
+            entry = choices.entry(raw, where)
+        except ValueError as exc:
+            rejections.append(Rejection(where, str(exc)))
+            continue
+        if entry.email in first_line:
+            rejections.append(
+                Rejection(where, f"{entry.email} is already on line {first_line[entry.email]}")
+            )
+            continue
+        first_line[entry.email] = line
+        entries.append(entry)
+    return entries, rejections
+
+
+def _csv_rows(text: str, label: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "email" not in header:
+        raise SubscriberFileError(
+            f"{label}:1: the header must name the columns: email,name,categories"
+        )
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise SubscriberFileError(
+            f"{label}:1: unknown column {unknown[0]!r} (columns: {', '.join(COLUMNS)})"
+        )
+    reader.fieldnames = header
+    return _csv_iter(reader)
+
+
+def _csv_iter(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for raw in reader:
+        email = (raw.get("email") or "").strip()
+        if not email and not any((v or "").strip() for k, v in raw.items() if k):
+            continue  # blank line
+        if email.startswith("#"):
+            continue  # a comment
+        yield reader.line_num, raw
+
+
+def _yaml_rows(text: str, label: str) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise SubscriberFileError(f"{label}{where}: invalid YAML: {exc}") from None
+    if isinstance(data, dict) and "subscribers" in data and isinstance(node, yaml.MappingNode):
+        data = data["subscribers"]
+        node = next(v for k, v in node.value if k.value == "subscribers")
+    if data is None:
+        return []
+    if not isinstance(data, list) or not isinstance(node, yaml.SequenceNode):
+        raise SubscriberFileError(f"{label}:1: expected a list of subscribers (- email: …)")
+    rows = []
+    for item, item_node in zip(data, node.value, strict=True):
+        line = item_node.start_mark.line + 1
+        if isinstance(item, str):
+            item = {"email": item}
+        if not isinstance(item, dict):
+            rows.append((line, {"__error__": "expected a mapping with email, name, categories"}))
+            continue
+        unknown = [k for k in item if k not in COLUMNS]
+        if unknown:
+            rows.append((line, {"__error__": f"unknown key {unknown[0]!r}"}))
+            continue
+        rows.append((line, item))
+    return rows
+
+
+# -- store ----------------------------------------------------------------
+
+
+def _subscriber(row: Any) -> Subscriber:
+    return Subscriber(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        categories=tuple(row.categories.split()),
+        digests=tuple(row.digests.split()),
+        status=row.status,
+        source=row.source,
+        hard_failures=row.hard_failures,
+    )
+
+
+def get(store: Store, address: str) -> Subscriber | None:
+    try:
+        email = normalize_address(address)
+    except ValueError:
+        return None
+    with store.connect() as conn:
+        row = conn.execute(select(subscribers).where(subscribers.c.email == email)).first()
+    return _subscriber(row) if row else None
+
+
+def get_by_id(store: Store, subscriber_id: int) -> Subscriber | None:
+    with store.connect() as conn:
+        row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+    return _subscriber(row) if row else None
+
+
+def iter_subscribers(
+    store: Store, *, status: str | None = None, chunk: int = 1000
+) -> Iterator[Subscriber]:
+    """Every subscriber in id order, read in chunks so memory stays flat."""
+    last = 0
+    while True:
+        q = select(subscribers).where(subscribers.c.id > last).order_by(subscribers.c.id)
+        if status:
+            q = q.where(subscribers.c.status == status)
+        with store.connect() as conn:
+            rows = conn.execute(q.limit(chunk)).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _subscriber(row)
+        last = rows[-1].id
+
+
+def count_by_status(store: Store) -> dict[str, int]:
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
+        ).all()
+    return {status: int(n) for status, n in rows}
+
+
+def _values(entry: Entry) -> dict[str, str]:
+    return {
+        "name": entry.name,
+        "categories": " ".join(entry.categories),
+        "digests": " ".join(entry.digests),
+    }
+
+
+def import_entries(
+    store: Store,
+    entries: Iterable[Entry],
+    *,
+    source: str,
+    now: datetime,
+    sync: bool = False,
+    counts: ImportCounts | None = None,
+) -> ImportCounts:
+    """Add or update subscribers; with ``sync``, active ones this source no longer lists go.
+
+    A recorded unsubscribe or bounce is never undone here: only an explicit
+    ``subscribers add`` brings such an address back.
+    """
+    counts = counts or ImportCounts()
+    seen: set[str] = set()
+    with store.begin() as conn:
+        existing = {
+            row.email: row
+            for row in conn.execute(
+                select(
+                    subscribers.c.id,
+                    subscribers.c.email,
+                    subscribers.c.name,
+                    subscribers.c.categories,
+                    subscribers.c.digests,
+                    subscribers.c.status,
+                    subscribers.c.source,
+                )
+            )
+        }
+        new_rows = []
+        for entry in entries:
+            counts.rows += 1
+            seen.add(entry.email)
+            values = _values(entry)
+            row = existing.get(entry.email)
+            if row is None:
+                new_rows.append(
+                    {
+                        "email": entry.email,
+                        **values,
+                        "status": ACTIVE,
+                        "source": source,
+                        "hard_failures": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                        "status_at": now,
+                    }
+                )
+                counts.added += 1
+                continue
+            changes: dict[str, Any] = {k: v for k, v in values.items() if getattr(row, k) != v}
+            if row.status in STICKY:
+                counts.kept += 1
+            elif row.status == REMOVED:
+                changes.update(status=ACTIVE, status_at=now, source=source)
+                counts.reactivated += 1
+            elif changes:
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+            if changes:
+                changes["updated_at"] = now
+                conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(changes))
+        for batch in _batches(new_rows, 500):
+            conn.execute(subscribers.insert(), batch)
+        if sync:
+            gone = [
+                row.id
+                for email, row in existing.items()
+                if row.source == source and row.status == ACTIVE and email not in seen
+            ]
+            for batch in _batches(gone, 500):
+                conn.execute(
+                    subscribers.update()
+                    .where(subscribers.c.id.in_(batch))
+                    .values(status=REMOVED, status_at=now, updated_at=now)
+                )
+            counts.removed += len(gone)
+    return counts
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def import_file(
+    cfg: Config,
+    store: Store,
+    path: Path,
+    *,
+    now: datetime,
+    sync: bool = False,
+    label: str | None = None,
+) -> ImportCounts:
+    entries, rejections = read_file(path, Choices(cfg, store), label=label)
+    counts = ImportCounts(rejected=len(rejections), rejections=rejections)
+    source = f"file:{path.resolve()}"
+    return import_entries(store, entries, source=source, now=now, sync=sync, counts=counts)
+
+
+def sync_configured(cfg: Config, store: Store, *, now: datetime) -> ImportCounts | None:
+    """Import the configured subscribers file when its bytes changed since the last import.
+
+    A file with rejected rows is read again on every run, so the operator
+    keeps seeing what is wrong until it is fixed.
+    """
+    path = cfg.subscribers.file
+    if path is None:
+        return None
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise SubscriberFileError(f"{path}: subscribers file not found") from None
+    key = f"subscribers-file:{path.resolve()}"
+    with store.connect() as conn:
+        stored = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+    if stored == digest:
+        return ImportCounts(skipped_unchanged_file=True)
+    counts = import_file(cfg, store, path, now=now, sync=True, label=_label(cfg, path))
+    log.info("imported %s: %s", path, counts.describe())
+    for r in counts.rejections:
+        log.warning("rejected subscriber: %s: %s", r.path, r.reason)
+    with store.begin() as conn:
+        conn.execute(delete(meta).where(meta.c.key == key))
+        if not counts.rejections:
+            conn.execute(meta.insert().values(key=key, value=digest))
+    return counts
+
+
+def _label(cfg: Config, path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(cfg.base_dir.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def add(cfg: Config, store: Store, entry: Entry, *, now: datetime) -> tuple[Subscriber, str]:
+    """Add or update one subscriber; an explicit add also brings back one who had left."""
+    with store.begin() as conn:
+        row = conn.execute(select(subscribers).where(subscribers.c.email == entry.email)).first()
+        if row is None:
+            conn.execute(
+                subscribers.insert().values(
+                    email=entry.email,
+                    **_values(entry),
+                    status=ACTIVE,
+                    source="cli",
+                    hard_failures=0,
+                    created_at=now,
+                    updated_at=now,
+                    status_at=now,
+                )
+            )
+            action = "added"
+        else:
+            changes: dict[str, Any] = {"updated_at": now, **_values(entry)}
+            action = "updated"
+            if row.status != ACTIVE:
+                changes.update(status=ACTIVE, status_at=now, hard_failures=0)
+                action = f"re-subscribed (was {row.status})"
+            conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(changes))
+    found = get(store, entry.email)
+    assert found is not None
+    return found, action
+
+
+def set_status(store: Store, subscriber_id: int, status: str, *, now: datetime) -> bool:
+    """Record an unsubscribe (or bounce); this is what the web unsubscribe endpoint calls."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    with store.begin() as conn:
+        res = conn.execute(
+            subscribers.update()
+            .where(subscribers.c.id == subscriber_id, subscribers.c.status != status)
+            .values(status=status, status_at=now, updated_at=now)
+        )
+        return bool(res.rowcount)
+
+
+def remove(store: Store, address: str, *, now: datetime, purge: bool = False) -> str | None:
+    """Unsubscribe an address (kept so the file cannot bring it back), or purge every trace."""
+    found = get(store, address)
+    if found is None:
+        return None
+    if not purge:
+        set_status(store, found.id, UNSUBSCRIBED, now=now)
+        return "unsubscribed"
+    with store.begin() as conn:
+        conn.execute(delete(deliveries).where(deliveries.c.subscriber_id == found.id))
+        conn.execute(delete(subscribers).where(subscribers.c.id == found.id))
+    return "purged"
+
+
+def record_outcome(conn: Connection, subscriber_id: int, *, ok: bool, now: datetime) -> bool:
+    """Count consecutive hard failures; the third one marks the subscriber bounced.
+
+    Returns True when this outcome bounced the subscriber.
+    """
+    if ok:
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == subscriber_id, subscribers.c.hard_failures > 0)
+            .values(hard_failures=0)
+        )
+        return False
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id)
+        .values(hard_failures=subscribers.c.hard_failures + 1, updated_at=now)
+    )
+    failures = conn.execute(
+        select(subscribers.c.hard_failures).where(subscribers.c.id == subscriber_id)
+    ).scalar()
+    if failures is not None and failures >= BOUNCE_AFTER:
+        res = conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == subscriber_id, subscribers.c.status == ACTIVE)
+            .values(status=BOUNCED, status_at=now)
+        )
+        return bool(res.rowcount)
+    return False
