@@ -112,13 +112,22 @@ def slot_claimed(store: Store, job: str, slot: str) -> bool:
 def _send(cfg: Config, store: Store, digests: list[str], *, new_editions: bool) -> StepResult:
     from .digest.run import send_due
 
-    results = send_due(cfg, store, now=now_utc(), names=digests, new_editions=new_editions)
+    if not digests:
+        return StepResult({"editions": 0, "sent": 0}, False, "ok", "no digest due")
+    results = send_due(
+        cfg, store, now=now_utc(), names=digests, new_editions=new_editions, record=False
+    )
     counts: dict[str, Any] = {"editions": 0, "sent": 0, "failed": 0, "pending": 0}
     for r in results:
-        counts["editions"] += 1
-        for key in ("sent", "failed", "pending"):
-            counts[key] += getattr(r, key, 0)
-    outcome = "interrupted" if stopping.requested() else ("partial" if counts["failed"] else "ok")
+        log.info("%s", r.summary())
+        if r.edition_id is not None and r.status not in ("no-items", "already-sent"):
+            counts["editions"] += 1
+        counts["sent"] += r.sent_now
+        counts["failed"] += r.failed
+        counts["pending"] += r.pending
+    interrupted = stopping.requested() or any(r.status == "interrupted" for r in results)
+    failed = counts["failed"] or any(r.status in ("aborted", "incomplete") for r in results)
+    outcome = "interrupted" if interrupted else ("partial" if failed else "ok")
     return StepResult(counts, bool(counts["sent"]), outcome)
 
 
