@@ -189,6 +189,8 @@ subscribers = Table(
     Column("status", String(20), nullable=False, default="active"),
     Column("source", Text, nullable=False, default="cli"),  # "cli" or "file:<path>"
     Column("hard_failures", Integer, nullable=False, default=0),  # consecutive 5xx answers
+    # set when the subscriber chose on the preferences page: the file no longer overrides it
+    Column("chosen_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("status_at", UTCDateTime, nullable=True),
@@ -525,6 +527,59 @@ class Store:
                 ):
                     tag_map[pid].append(Tag(slug, name))
         return [_post(r, cats[r["id"]], tag_map[r["id"]]) for r in rows]
+
+    def feed_heads(
+        self, *, category: str | None = None, tag: str | None = None, limit: int | None = None
+    ) -> list[Post]:
+        """The posts ``posts()`` returns for a feed, without bodies, categories or tags.
+
+        Same selection and order as ``posts(category=…, tag=…, limit=…)`` (keep
+        the two in step); with ``changed_at`` as ``first_seen`` so that the
+        builder can tell, from ids and change times alone, whether a feed's
+        entries are what it last rendered, and fill the index page without
+        rendering the feed.
+        """
+        p = posts
+        q = select(
+            p.c.id,
+            p.c.guid,
+            p.c.title,
+            p.c.summary,
+            p.c.date,
+            p.c.date_offset,
+            p.c.updated,
+            p.c.updated_offset,
+            p.c.changed_at,
+        ).where(p.c.withdrawn.is_(False))
+        if category is not None:
+            q = q.where(
+                p.c.id.in_(
+                    select(post_categories.c.post_id).where(
+                        post_categories.c.category_slug == category
+                    )
+                )
+            )
+        if tag is not None:
+            q = q.where(p.c.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_slug == tag)))
+        q = q.order_by(p.c.date.desc(), p.c.guid.desc())
+        if limit is not None:
+            q = q.limit(limit)
+        with self.connect() as conn:
+            return [
+                Post(
+                    id=r.id,
+                    guid=r.guid,
+                    link="",
+                    title=r.title,
+                    date=with_offset(r.date, r.date_offset),
+                    updated=with_offset(r.updated, r.updated_offset),
+                    first_seen=r.changed_at,
+                    content_html="",
+                    summary=r.summary,
+                    source="",
+                )
+                for r in conn.execute(q)
+            ]
 
     def all_categories(self) -> list[Category]:
         with self.connect() as conn:

@@ -175,6 +175,12 @@ def test_preferences_are_saved_and_the_next_edition_follows(mailed):
     assert doc.xpath("//input[@name='category' and @checked]/@value") == ["keji"]
     bob = subs.get(store, BOB)
     assert bob is not None and bob.categories == ("keji",) and bob.digests == ()
+    # the subscribers file changing later does not undo the subscriber's own choice
+    import_entries(
+        store, [Entry(ALICE, "Alice"), Entry(BOB, "Robert", ("caijing",))], source="test", now=NOW
+    )
+    bob = subs.get(store, BOB)
+    assert bob is not None and bob.categories == ("keji",) and bob.name == "Robert"
 
     site.post("2022-02-20-c.md", title="财经新的一篇", categories="caijing")
     site.post("2022-02-21-k.md", title="科技新的一篇", categories="keji")

@@ -7,41 +7,16 @@ change, and every timestamp comes from the editions, never from the clock.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
+from ..build.writer import write_if_changed
 from ..config import Config, DigestConfig
 from ..store import Store
 from . import ledger
 from .compose import archive_url
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Temp file in the same folder, fsync, rename: readers never see half a file."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return True
 
 
 def folder(cfg: Config, name: str) -> Path:

@@ -343,7 +343,8 @@ def import_entries(
     """Add or update subscribers; with ``sync``, active ones this source no longer lists go.
 
     A recorded unsubscribe or bounce is never undone here: only an explicit
-    ``subscribers add`` brings such an address back.
+    ``subscribers add`` brings such an address back. Categories and digests a
+    subscriber chose on the preferences page are not overwritten either.
     """
     counts = counts or ImportCounts()
     seen: set[str] = set()
@@ -359,6 +360,7 @@ def import_entries(
                     subscribers.c.digests,
                     subscribers.c.status,
                     subscribers.c.source,
+                    subscribers.c.chosen_at,
                 )
             )
         }
@@ -384,6 +386,9 @@ def import_entries(
                 counts.added += 1
                 continue
             changes: dict[str, Any] = {k: v for k, v in values.items() if getattr(row, k) != v}
+            if row.chosen_at is not None:  # chosen on the preferences page: that wins
+                changes.pop("categories", None)
+                changes.pop("digests", None)
             if row.status in STICKY:
                 counts.kept += 1
             elif row.status == REMOVED:

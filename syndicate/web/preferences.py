@@ -86,6 +86,11 @@ def set_preferences(
         res = conn.execute(
             subscribers.update()
             .where(subscribers.c.id == subscriber_id)
-            .values(categories=" ".join(categories), digests=" ".join(digests), updated_at=now)
+            .values(
+                categories=" ".join(categories),
+                digests=" ".join(digests),
+                updated_at=now,
+                chosen_at=now,  # the subscriber's own choice outranks the subscribers file
+            )
         )
         return bool(res.rowcount)
