@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pypinyin import Style, lazy_pinyin
-
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _UNSAFE_RE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.\.?$|\.\.")
@@ -37,6 +35,10 @@ def slugify(name: str) -> str:
     are (``wangxinzhongguo``); Latin words keep hyphens between them.
     """
     name = check_name(name)
+    # imported here: loading pypinyin's dictionaries costs ~150 ms, and a no-op
+    # collect or build (every process start) never needs them
+    from pypinyin import Style, lazy_pinyin
+
     parts: list[str] = []
     for chunk in re.split(r"(\s+)", name):
         if has_cjk(chunk):

@@ -2,8 +2,11 @@
 
 A build first compares a fingerprint of the store's content and the config
 with the one recorded by the last build: when nothing changed it writes
-nothing at all. Otherwise every file is rendered and written only if its
-bytes differ, so a new post rewrites just the feeds that contain it.
+nothing at all. Otherwise each feed whose entries (ids and change times of
+its newest ``limit`` posts) are what the last build rendered, with the same
+config, templates and names, is left as it is; every other file is rendered
+and written only if its bytes differ, so a new post re-renders and rewrites
+just the feeds that contain it. ``--force`` renders everything.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Config
+from ..model import Post
 from ..slugs import SLUG_RE
 from ..store import Store
-from ..templating import package_file
 from ..terms import CategoryRegistry
 from .feeds import EPOCH, RENDERERS, FeedSpec, feed_updated
 from .pages import Listing, index_bytes, opml_bytes, snippet
@@ -29,6 +32,12 @@ from .writer import Output
 log = logging.getLogger(__name__)
 FINGERPRINT_KEY = "build_fingerprint"
 TEMPLATES = ("index.html.j2", "snippet.html.j2", "feed.xsl")
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def package_file(name: str) -> bytes:
+    """``templating.package_file``, without importing jinja2 (a no-op build never renders)."""
+    return (TEMPLATE_DIR / name).read_bytes()
 
 
 @dataclass
@@ -98,16 +107,45 @@ def all_snippets(cfg: Config, store: Store) -> dict[str, str]:
     return {spec.key: snippet(cfg, spec) for spec in specs(cfg, store) if spec.key != "all"}
 
 
-def _fingerprint(cfg: Config, store: Store) -> str:
-    state = {
+def _config_state(cfg: Config) -> dict[str, object]:
+    return {
         "version": __version__,
         "site": cfg.site.model_dump(mode="json"),
         "feeds": cfg.feeds.model_dump(mode="json"),
         "categories": cfg.categories,
         "templates": [hashlib.sha256(package_file(t)).hexdigest() for t in TEMPLATES],
-        "store": store.content_state(),
     }
-    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def _hash(state: object) -> str:
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _fingerprint(cfg: Config, store: Store) -> str:
+    return _hash({**_config_state(cfg), "store": store.content_state()})
+
+
+def _shared_state(cfg: Config, store: Store) -> str:
+    """What every feed depends on besides its own entries: config, templates, names.
+
+    (A post's category and tag links only change with the post, which moves
+    its ``changed_at``; category and tag names are shared by all feeds.)
+    """
+    names = {
+        "categories": [[c.slug, c.name] for c in store.all_categories()],
+        "tags": [[t.slug, t.name] for t in store.all_tags()],
+    }
+    return _hash({**_config_state(cfg), **names})
+
+
+def _feed_state(spec: FeedSpec, heads: list[Post]) -> str:
+    """A feed's entries as ids and change times: equal means the same bytes would be rendered."""
+    return _hash(
+        [
+            [spec.key, spec.title, spec.name, spec.home_url, spec.description, spec.excerpt_only],
+            [[p.id, p.first_seen.isoformat()] for p in heads],  # first_seen holds changed_at
+        ]
+    )
 
 
 def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
@@ -129,23 +167,33 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
     out = Output(root)
     listings: list[Listing] = []
     newest_overall: datetime = EPOCH
-    stats = {s["slug"]: s for s in store.category_stats()}
+    counts = store.category_counts()
+    shared = _shared_state(cfg, store)
+    previous: dict[str, str] = {}
+    if not force and recorded.get("shared") == shared:
+        previous = recorded.get("feed_states", {})
+    states: dict[str, str] = {}
     for spec in specs(cfg, store):
-        posts = store.posts(
-            category=None if spec.key == "all" or spec.key.startswith("tags/") else spec.key,
-            tag=spec.key[5:] if spec.key.startswith("tags/") else None,
-            limit=cfg.feeds.limit,
-        )
-        for fmt in cfg.feeds.formats:
-            out.put(f"{spec.key}.{fmt}", RENDERERS[fmt](cfg, spec, posts))
+        selection = {
+            "category": None if spec.key == "all" or spec.key.startswith("tags/") else spec.key,
+            "tag": spec.key[5:] if spec.key.startswith("tags/") else None,
+            "limit": cfg.feeds.limit,
+        }
+        posts = store.feed_heads(**selection)  # enough for the index page and OPML
+        states[spec.key] = _feed_state(spec, posts)
+        names = [f"{spec.key}.{fmt}" for fmt in cfg.feeds.formats]
+        if previous.get(spec.key) == states[spec.key] and all((root / n).exists() for n in names):
+            out.unchanged.extend(names)  # same entries as last time: same bytes, not rendered
+        else:
+            posts = store.posts(**selection)
+            for fmt in cfg.feeds.formats:
+                out.put(f"{spec.key}.{fmt}", RENDERERS[fmt](cfg, spec, posts))
         result.feeds += 1
         newest_overall = max(newest_overall, feed_updated(posts))
         if spec.key.startswith("tags/"):
             continue
-        if spec.key == "all":
-            count = store.count_posts(withdrawn=False)
-        else:
-            count = stats.get(spec.key, {}).get("posts", 0)
+        all_posts = spec.key == "all"
+        count = store.count_posts(withdrawn=False) if all_posts else counts.get(spec.key, 0)
         listings.append(
             Listing(
                 spec,
@@ -178,6 +226,8 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
                 "fingerprint": fingerprint,
                 "files": sorted(out.written + out.unchanged),
                 "feeds": result.feeds,
+                "shared": shared,
+                "feed_states": states,
             }
         ),
     )

@@ -21,14 +21,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
 from ..collect.clean import strip_control
 from ..config import Config
 from ..model import Post
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -74,6 +77,8 @@ def _author(cfg: Config, post: Post) -> str:
 
 
 def _generator(cfg: Config, spec: FeedSpec, posts: list[Post], fmt: str) -> FeedGenerator:
+    from feedgen.feed import FeedGenerator  # a build that renders nothing never loads it
+
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.id(spec.self_url(cfg, "atom"))

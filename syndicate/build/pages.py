@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from ..config import Config
-from ..templating import environment
 from .feeds import MEDIA_TYPES, FeedSpec
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
@@ -38,9 +42,20 @@ def feed_links(cfg: Config, spec: FeedSpec) -> list[dict[str, str]]:
     ]
 
 
+@functools.cache
+def _environment() -> Environment:
+    """One environment per process: each new one would compile its templates again.
+
+    (jinja2 is imported only when something is rendered.)
+    """
+    from ..templating import environment
+
+    return environment()
+
+
 def snippet(cfg: Config, spec: FeedSpec) -> str:
     """``<link rel="alternate">`` tags for the site's own category page."""
-    env = environment()
+    env = _environment()
     return env.get_template("snippet.html.j2").render(links=feed_links(cfg, spec))
 
 
@@ -72,7 +87,7 @@ def opml_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes
 
 
 def index_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes:
-    env = environment()
+    env = _environment()
     tz = cfg.site.tz
     rows = []
     for item in listings:
