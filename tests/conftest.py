@@ -18,7 +18,7 @@ SEED_NAME = "2022-02-10-NW202202102272322133.md"
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
 
-BASE_CONFIG = """\
+SITE_YAML = """\
 site:
   title: 金融资讯网
   url: https://finews.withounder.com
@@ -27,11 +27,18 @@ site:
 sources:
   - name: local
     posts: site/_posts
-categories:
-  caijing: 财经
 store:
   url: sqlite:///var/test.db
 """
+
+
+def config_text(categories: dict[str, str], rest: str = "") -> str:
+    """The test site's config with these categories, then ``rest`` (more sections)."""
+    cats = "".join(f"  {slug}: {name}\n" for slug, name in categories.items())
+    return SITE_YAML + "categories:\n" + cats + rest
+
+
+BASE_CONFIG = config_text({"caijing": "财经"})
 
 
 class Site:

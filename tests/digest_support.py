@@ -9,33 +9,21 @@ from syndicate.collect.collector import collect
 from syndicate.digest.subscribers import Entry, import_entries
 from syndicate.store import Store
 
-from .conftest import NOW, Site
+from .conftest import NOW, Site, config_text
 
 SECRET = "test-secret-0123456789"
 CATS = {"caijing": "财经", "keji": "科技", "guoji": "国际", "gupiao": "股票"}
 
-CONFIG = """\
-site:
-  title: 金融资讯网
-  url: https://finews.withounder.com
-  language: zh-CN
-  timezone: Asia/Shanghai
-sources:
-  - name: local
-    posts: site/_posts
-categories:
-  caijing: 财经
-  keji: 科技
-  guoji: 国际
-  gupiao: 股票
-store:
-  url: sqlite:///var/test.db
+CONFIG = config_text(
+    CATS,
+    """\
 digests:
   - name: daily
     from: 金融资讯网 <digest@finews.withounder.com>
     max_per_category: {max_per_category}
 {digest_extra}
-"""
+""",
+)
 
 
 def configure(

@@ -20,30 +20,20 @@ from syndicate.digest.run import send_due
 from syndicate.store import Store
 from syndicate.web.server import make_server
 
-from .conftest import NOW, Site
+from .conftest import NOW, Site, config_text
 
 SECRET = "serve-test-secret-0123456789"
 SITE_URL = "https://finews.withounder.com"
-CONFIG = """\
-site:
-  title: 金融资讯网
-  url: https://finews.withounder.com
-  language: zh-CN
-  timezone: Asia/Shanghai
-sources:
-  - name: local
-    posts: site/_posts
-categories:
-  caijing: 财经
-  keji: 科技
-store:
-  url: sqlite:///var/test.db
+CONFIG = config_text(
+    {"caijing": "财经", "keji": "科技"},
+    """\
 digests:
   - name: daily
     from: 金融资讯网 <digest@finews.withounder.com>
 delivery:
   maildir: outbox
-"""
+""",
+)
 
 
 class LiveServer:
