@@ -526,14 +526,7 @@ class Store:
             .join(sources, sources.c.id == p.c.source_id)
             .where(p.c.withdrawn.is_(False))
         )
-        if category is not None:
-            q = q.where(
-                p.c.id.in_(
-                    select(post_categories.c.post_id).where(
-                        post_categories.c.category_slug == category
-                    )
-                )
-            )
+        q = _in_feed(q, category=category, tag=tag)
         if categories_any is not None:
             q = q.where(
                 p.c.id.in_(
@@ -542,8 +535,6 @@ class Store:
                     )
                 )
             )
-        if tag is not None:
-            q = q.where(p.c.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_slug == tag)))
         if first_seen_after is not None:
             q = q.where(p.c.first_seen > first_seen_after)
         if first_seen_until is not None:
@@ -594,26 +585,15 @@ class Store:
     ) -> list[Post]:
         """The posts ``posts()`` returns for a feed, without bodies, categories or tags.
 
-        Same selection and order as ``posts(category=…, tag=…, limit=…)`` (keep
-        the two in step); with ``changed_at`` as ``first_seen`` so that the
+        Same selection and order as ``posts(category=…, tag=…, limit=…)`` (both
+        filter through ``_in_feed``); with ``changed_at`` as ``first_seen`` so that the
         builder can tell, from ids and change times alone, whether a feed's
         entries are what it last rendered, and fill the index page without
         rendering the feed.
         """
         p = posts
         ids = select(p.c.id).where(p.c.withdrawn.is_(False))  # (no join: see posts())
-        if category is not None:
-            ids = ids.where(
-                p.c.id.in_(
-                    select(post_categories.c.post_id).where(
-                        post_categories.c.category_slug == category
-                    )
-                )
-            )
-        if tag is not None:
-            ids = ids.where(
-                p.c.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_slug == tag))
-            )
+        ids = _in_feed(ids, category=category, tag=tag)
         ids = ids.order_by(p.c.date.desc(), p.c.guid.desc())
         if limit is not None:
             ids = ids.limit(limit)
@@ -673,6 +653,19 @@ class Store:
             if withdrawn is not None:
                 q = q.where(posts.c.withdrawn.is_(withdrawn))
             return int(conn.execute(q).scalar() or 0)
+
+
+def _in_feed(q: Any, *, category: str | None, tag: str | None) -> Any:
+    """Restrict a posts query to one category's or one tag's feed."""
+    if category is not None:
+        q = q.where(
+            posts.c.id.in_(
+                select(post_categories.c.post_id).where(post_categories.c.category_slug == category)
+            )
+        )
+    if tag is not None:
+        q = q.where(posts.c.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_slug == tag)))
+    return q
 
 
 def _post(r: Any, cats: list[Category], tag_list: list[Tag]) -> Post:
