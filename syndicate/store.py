@@ -431,6 +431,24 @@ class Store:
                 )
             )
 
+    def close_stale_runs(self, before: datetime) -> int:
+        """Runs still marked running from a process that died (SIGKILL, power loss).
+
+        Called by a daemon that has just taken the lock. A run that is in fact
+        still going (a manual ``jobs run``) records its real outcome when it ends.
+        """
+        with self.begin() as conn:
+            res = conn.execute(
+                runs.update()
+                .where(runs.c.outcome == "running", runs.c.started_at < before)
+                .values(
+                    outcome="interrupted",
+                    finished_at=before,
+                    error="its process stopped before the run ended",
+                )
+            )
+            return int(res.rowcount or 0)
+
     def last_runs(self, step: str | None = None) -> list[dict[str, Any]]:
         """The newest run of each job (optionally of one step)."""
         with self.connect() as conn:

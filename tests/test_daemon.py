@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from syndicate.cli import main
 from syndicate.store import Store, runs
+from syndicate.timeutil import now_utc
 
 from .daemon_util import DaemonProcess, wait_for
 
@@ -62,6 +64,20 @@ def test_collects_on_interval_builds_after_and_stops_cleanly(daemon_site):
     assert "received SIGTERM" in out and "daemon stopped" in out
     assert count_runs(store, "collect", "running") == 0  # every run was closed
     assert cli(daemon_site, "health").exit_code == 1  # not running any more
+
+
+def test_runs_left_running_by_a_dead_process_are_closed(daemon_site):
+    store = daemon_site.store()
+    dead = store.start_run("collect", "collect", now_utc() - timedelta(minutes=5))
+    d = DaemonProcess(daemon_site.config_path)
+    try:
+        wait_for(lambda: count_runs(store, "collect", "ok") >= 1, what="a collect")
+    finally:
+        assert d.stop() == 0
+    with store.connect() as conn:
+        row = conn.execute(select(runs).where(runs.c.id == dead)).mappings().one()
+    assert row["outcome"] == "interrupted" and row["finished_at"] is not None
+    assert "marked 1 run(s) left unfinished by a dead process interrupted" in d.output()
 
 
 def test_second_daemon_refuses_and_stale_lock_is_taken_over(daemon_site):
