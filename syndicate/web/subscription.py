@@ -56,7 +56,13 @@ def _store_down() -> Response:
     return plain("503 暂不可用 / Temporarily unavailable, please try again later.\n", 503)
 
 
-async def unsubscribe(request: Request) -> Response:
+async def _open(
+    request: Request,
+) -> Response | tuple[WebState, FormData | None, str, Subscriber]:
+    """What both pages start with: the key, the form, the token and its subscriber.
+
+    Returns the response to send instead when any of them is missing or bad.
+    """
     state: WebState = request.app.state.web
     if state.key is None:
         return _unconfigured()
@@ -64,8 +70,19 @@ async def unsubscribe(request: Request) -> Response:
     token = _token(request, form)
     try:
         sub = await _subscriber(state, token)
-        if sub is None:
-            return invalid_link()
+    except StoreUnavailable:
+        return _store_down()
+    if sub is None:
+        return invalid_link()
+    return state, form, token, sub
+
+
+async def unsubscribe(request: Request) -> Response:
+    opened = await _open(request)
+    if isinstance(opened, Response):
+        return opened
+    state, form, token, sub = opened
+    try:
         if request.method != "POST":  # GET and HEAD only look
             return page(
                 state.cfg,
@@ -87,15 +104,11 @@ async def unsubscribe(request: Request) -> Response:
 
 
 async def preferences(request: Request) -> Response:
-    state: WebState = request.app.state.web
-    if state.key is None:
-        return _unconfigured()
-    form = await _form(request) if request.method == "POST" else None
-    token = _token(request, form)
+    opened = await _open(request)
+    if isinstance(opened, Response):
+        return opened
+    state, form, token, sub = opened
     try:
-        sub = await _subscriber(state, token)
-        if sub is None:
-            return invalid_link()
         store = await run_in_threadpool(state.store.get)
         if sub.status != subs.ACTIVE:
             return page(state.cfg, "preferences.html.j2", stage="inactive", token=token)
