@@ -25,13 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from .slugs import SLUG_RE, slugify
+from . import safeyaml
+from .slugs import MAX_SLUG, SLUG_RE, is_slug, slugify
 from .timeutil import parse_duration
-
-try:  # the C loader is several times faster on large front matter
-    from yaml import CSafeLoader as YamlLoader
-except ImportError:  # pragma: no cover - depends on the libyaml build
-    from yaml import SafeLoader as YamlLoader  # type: ignore[assignment]
 
 DEFAULT_CONFIG = "schedule.yaml"
 ENV_CONFIG = "SYNDICATE_CONFIG"
@@ -112,6 +108,11 @@ class PostsSource(Strict):
     name: str = ""
     future: bool = False
     max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    # a post with more is rejected: every category is a feed the post is written into
+    max_categories: int = Field(50, ge=1, le=10_000)
+    max_tags: int = Field(50, ge=1, le=10_000)
+    # symlinks are followed only while they stay inside `posts`; false: never
+    follow_symlinks: bool = True
     clean: CleanRules = CleanRules()
 
     @property
@@ -216,8 +217,11 @@ class DigestConfig(Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not SLUG_RE.match(v):
-            raise ValueError("digest name must match [a-z0-9-]+ (it is used in file names)")
+        if not is_slug(v):
+            raise ValueError(
+                f"digest name must match [a-z0-9-]+, at most {MAX_SLUG} characters and not a"
+                " reserved name such as con or all (it is used in file names)"
+            )
         return v
 
     @field_validator("window")
@@ -403,9 +407,43 @@ class Config(Strict):
     @classmethod
     def _cat_slugs(cls, v: dict[str, str]) -> dict[str, str]:
         for slug in v:
-            if not SLUG_RE.match(slug):
-                raise ValueError(f"category slug {slug!r} must match [a-z0-9-]+")
+            if not is_slug(slug):
+                raise ValueError(
+                    f"category slug {slug!r} must match [a-z0-9-]+, at most {MAX_SLUG}"
+                    " characters and not a reserved name (con, nul, all, index, …)"
+                )
         return v
+
+    @model_validator(mode="after")
+    def _feeds_dir_apart(self) -> Config:
+        """The build replaces files in ``feeds.dir``: it must not be a place that holds input."""
+        out = self.feeds.dir.resolve()
+        where = "feeds.dir"
+        if out == Path(out.anchor):
+            raise ValueError(f"{where}: {out} is the file system root")
+        home = Path.home().resolve()
+        if out == home:
+            raise ValueError(f"{where}: {out} is the home folder")
+        for i, src in enumerate(self.sources):
+            if not isinstance(src, PostsSource):
+                continue
+            folder = src.posts.resolve()
+            # the site root (the folder above _posts) holds the site's own index.html
+            roots = [folder, folder.parent] if folder.name == "_posts" else [folder]
+            tests = (
+                ("is", lambda r: out == r),
+                ("is inside", out.is_relative_to),
+                ("contains", lambda r: r.is_relative_to(out)),
+            )
+            for clash, test in tests:  # the closest relation is the one named
+                for root in roots:
+                    if test(root):
+                        kind = "the posts folder" if root == folder else "the site root"
+                        raise ValueError(
+                            f"{where}: {out} {clash} {kind} of sources.{i} ({root}); build"
+                            " output must be kept apart from its input"
+                        )
+        return self
 
     @model_validator(mode="after")
     def _jobs_refer(self) -> Config:
@@ -474,7 +512,9 @@ def _resolve(cfg: dict[str, Any], base: Path) -> None:
             return str(base / value)
         return value
 
-    for src in cfg.get("sources") or []:
+    # the raw YAML may hold any type anywhere: pydantic names what is wrong afterwards,
+    # so this walk only touches what already has the expected shape
+    for src in _items(cfg.get("sources")):
         if isinstance(src, dict) and "posts" in src:
             src["posts"] = fix(src["posts"])
     if cfg.get("feeds") is None:
@@ -484,13 +524,17 @@ def _resolve(cfg: dict[str, Any], base: Path) -> None:
     store = cfg.get("store")
     url = store.get("url") if isinstance(store, dict) else None
     url = url or StoreConfig().url
-    m = re.match(r"^sqlite(\+\w+)?:///(?!/)(.+)$", url)
+    m = re.match(r"^sqlite(\+\w+)?:///(?!/)(.+)$", url) if isinstance(url, str) else None
     if m and m.group(2) != ":memory:":
         url = f"sqlite{m.group(1) or ''}:///{base / m.group(2)}"
     if isinstance(store, dict) or store is None:
         cfg["store"] = {**(store or {}), "url": url}
     for hook in _RESOLVERS:
         hook(cfg, fix)
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _resolve_digest_paths(cfg: dict[str, Any], fix: Any) -> None:
@@ -505,7 +549,7 @@ def _resolve_digest_paths(cfg: dict[str, Any], fix: Any) -> None:
             delivery["maildir"] = "outbox"
         if delivery.get("maildir"):
             delivery["maildir"] = fix(delivery["maildir"])
-    for digest in cfg.get("digests") or []:
+    for digest in _items(cfg.get("digests")):
         templates = digest.get("templates") if isinstance(digest, dict) else None
         if isinstance(templates, dict):
             for key in ("html", "text", "css"):
@@ -543,13 +587,11 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
 
 def loads(text: str, path: Path) -> Config:
     try:
-        node = yaml.compose(text, Loader=YamlLoader)
-        data = yaml.load(text, Loader=YamlLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+        node = safeyaml.compose(text)
+        data = safeyaml.construct(node)
+    except safeyaml.YamlError as exc:
+        where = f":{exc.line}" if exc.line is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {exc.reason}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -1,11 +1,25 @@
-"""Slugs that are safe as file names and URL segments, pinyin for Chinese."""
+"""Slugs that are safe as file names and URL segments, pinyin for Chinese.
+
+Invariant: every slug this module returns matches ``SLUG_RE``, is at most
+``MAX_SLUG`` characters (a longer one is cut and given a stable hash of the
+whole, so two long names stay two feeds) and is never a name that a file
+system or this project's own output reserves (``con``, ``nul``, ``all``).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_SLUG = 80  # a feed file is <slug>.atom; file systems allow 255 bytes
+# Windows device names (a file `con.rss` cannot be opened there, whatever follows the
+# dot) and the names of the files every build writes beside the category feeds
+RESERVED = frozenset(
+    ["con", "prn", "aux", "nul", "all", "index", "feeds"]
+    + [f"{dev}{n}" for dev in ("com", "lpt") for n in range(10)]
+)
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _UNSAFE_RE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.\.?$|\.\.")
 
@@ -16,6 +30,21 @@ class SlugError(ValueError):
 
 def has_cjk(text: str) -> bool:
     return bool(_CJK_RE.search(text))
+
+
+def is_slug(text: str) -> bool:
+    """Already a slug this module could have returned, so it may be used as written."""
+    return len(text) <= MAX_SLUG and text not in RESERVED and bool(SLUG_RE.match(text))
+
+
+def fit(slug: str) -> str:
+    """A ``SLUG_RE`` slug made safe in length and name (see the module docstring)."""
+    if len(slug) > MAX_SLUG:
+        digest = hashlib.sha1(slug.encode()).hexdigest()[:8]
+        slug = f"{slug[: MAX_SLUG - 9].rstrip('-')}-{digest}"
+    if slug in RESERVED:
+        slug += "-1"
+    return slug
 
 
 def check_name(name: str) -> str:
@@ -49,4 +78,4 @@ def slugify(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     if not slug:
         raise SlugError(f"no usable characters in {name!r}")
-    return slug[:80].rstrip("-")
+    return fit(slug)

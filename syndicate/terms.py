@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .slugs import SLUG_RE, check_name, has_cjk, slugify
+from .slugs import check_name, has_cjk, is_slug, slugify
 from .store import categories, tags
 
 RANK_CONFIG, RANK_WRITTEN, RANK_CREDIT, RANK_SLUG = 3, 2, 1, 0
@@ -37,7 +37,7 @@ class CategoryRegistry:
         if name in self.by_origin:
             return self.by_origin[name]
         lowered = name.lower()
-        if SLUG_RE.match(lowered):
+        if is_slug(lowered):
             self._upsert(lowered, name=lowered, rank=RANK_SLUG)
             return lowered
         base = slugify(name)
@@ -112,4 +112,4 @@ def guess_slug(raw: str, known: dict[str, str]) -> str:
     if name in known:
         return known[name]
     lowered = name.lower()
-    return lowered if SLUG_RE.match(lowered) else slugify(name)
+    return lowered if is_slug(lowered) else slugify(name)

@@ -9,6 +9,7 @@ post's own offset kept for display and feeds.
 from __future__ import annotations
 
 import re
+import reprlib
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -19,12 +20,37 @@ _DATE_RE = re.compile(
       (?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?
       \s*(?P<tz>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?
     )?\s*$""",
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,  # \d is 0-9 only: int() would read other scripts' digits too
 )
+
+
+# Years a post may carry. Python's datetime stops at 1 and 9999, and an offset
+# pushes an edge date past either end when it is turned into UTC; feed and mail
+# date formats assume four-digit years.
+MIN_YEAR, MAX_YEAR = 1900, 9998
 
 
 class DateError(ValueError):
     """A date value that cannot be read; the message says what was given."""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+
+
+def _shown(value: object) -> str:
+    """The value as given, cut short: it may be a 100,000-item list."""
+    if isinstance(value, datetime):
+        return repr(value.isoformat(" "))
+    if isinstance(value, date):
+        return repr(value.isoformat())
+    return _REPR.repr(value)
+
+
+def _checked(dt: datetime, value: object) -> datetime:
+    if not MIN_YEAR <= dt.year <= MAX_YEAR:
+        raise DateError(f"date out of range {_shown(value)} (years {MIN_YEAR} to {MAX_YEAR})")
+    return dt
 
 
 def _offset(text: str) -> tzinfo:
@@ -42,18 +68,18 @@ def _offset(text: str) -> tzinfo:
 def parse_date(value: object, default_tz: tzinfo) -> datetime:
     """Read a front-matter or file-name date; naive values are local to the site."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=default_tz)
+        return _checked(value if value.tzinfo else value.replace(tzinfo=default_tz), value)
     if isinstance(value, date):
-        return datetime.combine(value, time(0, 0), tzinfo=default_tz)
+        return _checked(datetime.combine(value, time(0, 0), tzinfo=default_tz), value)
     if not isinstance(value, str):
-        raise DateError(f"not a date: {value!r}")
+        raise DateError(f"not a date: {_shown(value)}")
     m = _DATE_RE.match(value)
     if not m:
-        raise DateError(f"unparseable date {value!r}")
+        raise DateError(f"unparseable date {_shown(value)}")
     frac = (m["f"] or "0")[:6].ljust(6, "0")
     tz = _offset(m["tz"]) if m["tz"] else default_tz
     try:
-        return datetime(
+        dt = datetime(
             int(m["y"]),
             int(m["m"]),
             int(m["d"]),
@@ -64,7 +90,8 @@ def parse_date(value: object, default_tz: tzinfo) -> datetime:
             tzinfo=tz,
         )
     except ValueError as exc:
-        raise DateError(f"invalid date {value!r}: {exc}") from None
+        raise DateError(f"invalid date {_shown(value)}: {exc}") from None
+    return _checked(dt, value)
 
 
 def zone(name: str) -> ZoneInfo:

@@ -21,7 +21,7 @@ from pathlib import Path
 from .. import __version__
 from ..config import Config
 from ..model import Post
-from ..slugs import SLUG_RE
+from ..slugs import is_slug
 from ..store import Store
 from ..terms import CategoryRegistry
 from .feeds import EPOCH, RENDERERS, FeedSpec, feed_updated
@@ -73,7 +73,7 @@ def specs(cfg: Config, store: Store) -> list[FeedSpec]:
         )
     ]
     for cat in store.all_categories():
-        if not SLUG_RE.match(cat.slug):  # never let a slug become a path
+        if not is_slug(cat.slug):  # never let a slug become a path (or too long a name)
             log.error("skipping category with unsafe slug %r", cat.slug)
             continue
         out.append(
@@ -88,7 +88,8 @@ def specs(cfg: Config, store: Store) -> list[FeedSpec]:
         )
     if cfg.feeds.tags:
         for tag in store.all_tags():
-            if not SLUG_RE.match(tag.slug):
+            if not is_slug(tag.slug):
+                log.error("skipping tag with unsafe slug %r", tag.slug)
                 continue
             out.append(
                 FeedSpec(

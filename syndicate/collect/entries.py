@@ -31,6 +31,7 @@ from .clean import strip_control
 log = logging.getLogger(__name__)
 
 MAX_ID = 900  # longer ids are hashed: the store's key column holds 1000 characters
+MAX_ENTRY_TERMS = 50  # an upstream entry's categories past this are dropped, not stored
 _WS_RE = re.compile(r"\s+")
 
 
@@ -89,7 +90,8 @@ def _entry(e: Any, url: str, tz: tzinfo, position: int) -> FeedEntry:
     body = _body(e)
     names = (t.get("label") or t.get("term") or "" for t in e.get("tags") or [])
     categories = [strip_control(_WS_RE.sub(" ", n)).strip() for n in names]
-    categories = [c for c in dict.fromkeys(categories) if c]
+    # the first MAX_ENTRY_TERMS: each is a feed the entry is written into
+    categories = [c for c in dict.fromkeys(categories) if c][:MAX_ENTRY_TERMS]
     author = _plain(e.get("author", ""), e.get("author_detail"))[:300]
     # dict.get: FeedParserDict answers a missing `updated` with `published` (and a warning)
     published_raw = dict.get(e, "published") or ""

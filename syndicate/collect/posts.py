@@ -18,15 +18,14 @@ import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import yaml
-
-from ..config import CleanRules, PostsSource, SiteConfig, YamlLoader
+from .. import safeyaml
+from ..config import CleanRules, PostsSource, SiteConfig
 from ..model import ParsedPost, Rejection
 from ..slugs import SlugError, check_name
 from ..terms import guess_slug
@@ -170,6 +169,8 @@ class ParseContext:
     future: bool
     now: datetime
     max_bytes: int
+    max_categories: int = 50
+    max_tags: int = 50
     known_categories: dict[str, str] = field(default_factory=dict)
     # tag names the store has already slugged: no need to check (pinyin) them again
     known_tags: frozenset[str] = frozenset()
@@ -203,14 +204,42 @@ def site_root(source: PostsSource) -> tuple[Path, list[Path]]:
 def scan(source: PostsSource) -> Iterator[FileEntry | Rejection]:
     """Every candidate post file, without reading it: stat only."""
     root, post_dirs = site_root(source)
+    # a symlink is followed only when its target stays inside the configured folder,
+    # else a link to ~/.ssh/id_rsa with front matter would be published in the feeds
+    inside = _Boundary(os.path.realpath(source.posts), source.follow_symlinks)
     for posts_dir in post_dirs:
         rel_parent = posts_dir.parent.relative_to(root).as_posix()
         folders = tuple(p for p in rel_parent.split("/") if p and p != ".")
-        yield from _walk(posts_dir, root, folders, set())
+        refused = inside.refuse(str(posts_dir), posts_dir.is_symlink())
+        if refused:
+            yield Rejection(posts_dir.relative_to(root).as_posix(), refused)
+            continue
+        yield from _walk(posts_dir, root, folders, set(), inside)
+
+
+@dataclass(frozen=True, slots=True)
+class _Boundary:
+    root: str  # real path of the source folder
+    follow: bool
+
+    def refuse(self, path: str, is_link: bool) -> str:
+        """Why the symlink at ``path`` is not followed ("" when it may be)."""
+        if not is_link:
+            return ""
+        if not self.follow:
+            return "symlink not followed (follow_symlinks: false)"
+        target = os.path.realpath(path)
+        if target != self.root and not target.startswith(self.root.rstrip("/") + "/"):
+            return "symlink points outside the source folder; not followed"
+        return ""
 
 
 def _walk(
-    directory: Path, root: Path, folders: tuple[str, ...], visited: set[tuple[int, int]]
+    directory: Path,
+    root: Path,
+    folders: tuple[str, ...],
+    visited: set[tuple[int, int]],
+    inside: _Boundary,
 ) -> Iterator[FileEntry | Rejection]:
     try:
         st = os.stat(directory)
@@ -246,8 +275,13 @@ def _walk(
             yield Rejection(rel, reason)
             continue
         mode = st.st_mode
+        if item.is_symlink():
+            refused = inside.refuse(item.path, True)
+            if refused:
+                yield Rejection(rel, refused)
+                continue
         if is_dir(mode):
-            yield from _walk(Path(item.path), root, folders, visited)
+            yield from _walk(Path(item.path), root, folders, visited, inside)
         elif is_reg(mode):
             if not name_ok(name):
                 yield Rejection(rel, "not a post file name (expected YYYY-MM-DD-slug.ext)")
@@ -266,18 +300,41 @@ def _decode(data: bytes) -> str | None:
     return None
 
 
+_SCALARS = (str, int, float, bool, datetime, date)
+
+
+def _text(fm: dict[str, Any], key: str) -> str:
+    """A front-matter value that must be a single value, as text ("" when absent)."""
+    value = fm.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, _SCALARS):
+        raise _Reject(f"{key}: expected text, got a {_kind(value)}")
+    return str(value)
+
+
+def _kind(value: object) -> str:
+    return {list: "list", dict: "mapping"}.get(type(value), type(value).__name__)
+
+
 def _pluralized(fm: dict[str, Any], singular: str, plural: str) -> list[str]:
     """Jekyll's rule: ``category: A B`` is one name, ``categories: A B`` is two."""
     out: list[str] = []
-    if singular in fm and fm[singular] is not None:
-        value = fm[singular]
-        out.extend(str(v) for v in value) if isinstance(value, list) else out.append(str(value))
-    if plural in fm and fm[plural] is not None:
-        value = fm[plural]
+    for key, split in ((singular, False), (plural, True)):
+        value = fm.get(key)
+        if value is None:
+            continue
         if isinstance(value, list):
-            out.extend(str(v) for v in value if v is not None)
+            for v in value:
+                if v is None:
+                    continue
+                if not isinstance(v, _SCALARS):
+                    raise _Reject(f"{key}: each entry must be a name, got a {_kind(v)}")
+                out.append(str(v))
+        elif isinstance(value, _SCALARS):
+            out.extend(str(value).split() if split else [str(value)])
         else:
-            out.extend(str(value).split())
+            raise _Reject(f"{key}: expected a name or a list of names, got a {_kind(value)}")
     return out
 
 
@@ -362,6 +419,13 @@ def parse_file(entry: FileEntry, ctx: ParseContext) -> ParseResult:
         return _parse_text(entry, ctx, text, digest, st.st_size, st.st_mtime_ns)
     except _Reject as exc:
         return Rejection(entry.key, str(exc))
+    except Exception as exc:  # one file's surprise must not stop the run
+        return Rejection(entry.key, f"cannot parse: {type(exc).__name__}: {_one_line(exc)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 class _Reject(Exception):
@@ -380,12 +444,11 @@ def _parse_text(
             raise _Reject("front matter is not closed by a --- line")
         raise _Reject("no front matter (a post file starts with a --- line)")
     try:
-        fm = yaml.load(m.group(1), Loader=YamlLoader) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _Reject(f"invalid YAML in front matter{where}: {problem}") from None
+        fm = safeyaml.load(m.group(1)) or {}
+    except safeyaml.YamlError as exc:
+        # +1: the front matter starts on the file's second line
+        where = f" at line {exc.line + 1}" if exc.line is not None else ""
+        raise _Reject(f"invalid YAML in front matter{where}: {exc.reason}") from None
     if not isinstance(fm, dict):
         raise _Reject("front matter is not a mapping of keys")
     if fm.get("published") is False:
@@ -409,6 +472,14 @@ def _parse_text(
 
     raw_cats = list(entry.folder_categories) + _pluralized(fm, "category", "categories")
     raw_tags = _pluralized(fm, "tag", "tags")
+    # checked before any slug is made: a million names would stall the collect,
+    # and each category is a feed the post is written into
+    if len(raw_cats) > ctx.max_categories:
+        raise _Reject(
+            f"{len(raw_cats):,} categories (more than max_categories: {ctx.max_categories})"
+        )
+    if len(raw_tags) > ctx.max_tags:
+        raise _Reject(f"{len(raw_tags):,} tags (more than max_tags: {ctx.max_tags})")
     try:
         cat_slugs = [_guess(c, ctx.known_categories) for c in raw_cats]
         for t in raw_tags:
@@ -421,11 +492,11 @@ def _parse_text(
 
     from .clean import clean_html, strip_control, summarize
 
-    slug = strip_control(str(fm.get("slug") or file_slug)).strip()
+    slug = strip_control(_text(fm, "slug") or file_slug).strip()
     if not slug or "/" in slug or ".." in slug:
         raise _Reject(f"unsafe slug {slug!r}")
     if fm.get("permalink"):
-        url = "/" + str(fm["permalink"]).lstrip("/")
+        url = "/" + _text(fm, "permalink").lstrip("/")
         url = quote(url, safe="/:@!$&'()*+,;=-._~%")
     else:
         url = permalink(ctx.permalink, categories=cat_slugs, date=date, slug=slug)
@@ -443,7 +514,7 @@ def _parse_text(
             plain = _plain(fm[key])
             summary = summarize([plain], ctx.rules.summary_chars) if plain else summary
             break
-    title = strip_control(str(fm.get("title") or "")).strip()
+    title = strip_control(_text(fm, "title")).strip()
     return ParsedPost(
         key=entry.key,
         guid=guid,
@@ -523,6 +594,8 @@ def context(
         future=source.future,
         now=now,
         max_bytes=source.max_bytes,
+        max_categories=source.max_categories,
+        max_tags=source.max_tags,
         known_categories=known,
         known_tags=known_tags,
     )

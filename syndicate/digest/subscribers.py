@@ -22,6 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
+from .. import safeyaml
 from ..config import Config
 from ..model import Rejection
 from ..slugs import SLUG_RE, SlugError, slugify
@@ -35,6 +36,7 @@ STATUSES = (ACTIVE, UNSUBSCRIBED, BOUNCED, REMOVED)
 STICKY = (UNSUBSCRIBED, BOUNCED)
 BOUNCE_AFTER = 3  # consecutive hard failures
 COLUMNS = ("email", "name", "categories", "digests")
+SUBSCRIBERS_MAX_CHARS = 256 << 20  # a YAML list of a million subscribers fits
 
 
 @dataclass(frozen=True)
@@ -236,12 +238,11 @@ def _csv_iter(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, Any]
 
 def _yaml_rows(text: str, label: str) -> list[tuple[int, dict[str, Any]]]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise SubscriberFileError(f"{label}{where}: invalid YAML: {exc}") from None
+        node = safeyaml.compose(text, max_bytes=SUBSCRIBERS_MAX_CHARS)
+        data = safeyaml.construct(node)
+    except safeyaml.YamlError as exc:
+        where = f":{exc.line}" if exc.line is not None else ""
+        raise SubscriberFileError(f"{label}{where}: invalid YAML: {exc.reason}") from None
     if isinstance(data, dict) and "subscribers" in data and isinstance(node, yaml.MappingNode):
         data = data["subscribers"]
         node = next(v for k, v in node.value if k.value == "subscribers")
