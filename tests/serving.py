@@ -17,6 +17,7 @@ from syndicate.build import build
 from syndicate.collect.collector import collect
 from syndicate.config import Config
 from syndicate.digest.run import send_due
+from syndicate.digest.subscribers import Entry, import_entries
 from syndicate.store import Store
 from syndicate.web.server import make_server
 
@@ -72,11 +73,16 @@ def raw(
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """A request with the path sent exactly as written (httpx would normalize ``..``)."""
+    """A request with the path sent exactly as written (httpx would normalize ``..``).
+
+    A ``Host`` in ``headers`` replaces the one http.client would add, so a
+    test can send a forged one and still connect to 127.0.0.1.
+    """
     parts = urlsplit(base)
+    own_host = any(name.lower() == "host" for name in headers or {})
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.putrequest(method, path, skip_host=own_host, skip_accept_encoding=True)
         for name, value in (headers or {}).items():
             conn.putheader(name, value)
         if body is not None:
@@ -105,6 +111,15 @@ def populate(site: Site, when: datetime = NOW) -> Store:
     store = site.store()
     collect(site.cfg(), store, now=when)
     build(site.cfg(), store)
+    return store
+
+
+def mail_first_edition(site: Site, addresses: list[tuple[str, str]]) -> Store:
+    """A digest site whose first edition went to ``addresses`` (email, name)."""
+    digest_site(site)
+    store = populate(site)
+    import_entries(store, [Entry(a, n) for a, n in addresses], source="test", now=NOW)
+    send(site, store, NOW)
     return store
 
 

@@ -303,7 +303,8 @@ def test_healthz(shared, tmp_path):
 
     with LiveServer(load(broken / "schedule.yaml")) as down:
         r = httpx.get(down.url + "/healthz")
-        assert r.status_code == 503 and r.json() == {"status": "unavailable"}
+        assert r.status_code == 503
+        assert r.json() == {"status": "unavailable", "reason": "the store cannot be opened"}
 
 
 def test_syndicate_serve_command(built):

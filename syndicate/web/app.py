@@ -2,7 +2,8 @@
 
 ``create_app`` takes a loaded config so tests and ``syndicate serve`` build
 the same app; the store is opened lazily (see ``state.StoreHandle``) so the
-feeds are served even while the database is unreachable.
+feeds are served even while the database is unreachable. Redirects are
+relative (``redirects.py``): nothing here builds a URL from ``Host``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -21,10 +23,11 @@ from starlette.routing import Route
 from ..config import Config
 from ..digest import tokens
 from ..digest.errors import SecretMissing
-from ..store import Store
+from ..store import Store, StoreError
 from . import archive, health, subscription
+from .redirects import SlashRedirect
 from .security import Guard
-from .state import StoreHandle, WebState
+from .state import RETRY_AFTER, StoreHandle, StoreUnavailable, WebState
 
 log = logging.getLogger(__name__)
 ROBOTS = "User-agent: *\nDisallow: /unsubscribe\nDisallow: /preferences\n"
@@ -65,6 +68,14 @@ async def plain_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(f"{code} {phrase}\n", status_code=code, headers=headers)
 
 
+async def store_error(request: Request, exc: Exception) -> Response:
+    """A store failure no handler caught is still a 503 to retry, never a success or a 500."""
+    log.error("store error on %s: %s", request.scope["path"], exc)
+    return PlainTextResponse(
+        "503 Service Unavailable\n", status_code=503, headers={"retry-after": RETRY_AFTER}
+    )
+
+
 def signing_key() -> bytes | None:
     try:
         return tokens.secret()
@@ -93,7 +104,16 @@ def create_app(cfg: Config, *, store: Store | None = None, key: bytes | None = N
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Guard, max_body=cfg.serve.max_body)],
-        exception_handlers={HTTPException: plain_error, Exception: plain_error},
+        exception_handlers={
+            HTTPException: plain_error,
+            StoreUnavailable: store_error,
+            StoreError: store_error,
+            SQLAlchemyError: store_error,
+            Exception: plain_error,
+        },
     )
+    # Starlette's slash redirect would build its Location from the Host header
+    app.router.redirect_slashes = False
+    app.router.default = SlashRedirect(app.router.routes, app.router.not_found)
     app.state.web = WebState(cfg, StoreHandle(cfg.store.url, store), key)
     return app

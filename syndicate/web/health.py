@@ -1,7 +1,10 @@
-"""``/healthz``: for load balancers and uptime checks, the store's reachability and last runs.
+"""``/healthz``: for load balancers and uptime checks, the store's state and last runs.
 
-It answers 200 only when the store answers a query, with the newest run of
-each job (outcome and times, never error text, which may hold paths).
+It answers 200 only when the store could take an unsubscribe now: it opens,
+it is still the file ``serve`` opened (not replaced or deleted), it can be
+written, no write failed recently, and it answers a query. Otherwise 503
+with a short reason (never error text or paths). On 200 it lists the newest
+run of each job (outcome and times, never error text, which may hold paths).
 """
 
 from __future__ import annotations
@@ -37,10 +40,23 @@ def _runs(state: WebState) -> list[dict[str, Any]]:
     ]
 
 
+def _check(state: WebState) -> tuple[str, list[dict[str, Any]]]:
+    """("", runs) when healthy, else (reason, [])."""
+    problem = state.store.problem()
+    if problem:
+        return problem, []
+    try:
+        return "", _runs(state)
+    except StoreUnavailable as exc:
+        return str(exc), []
+    except (StoreError, SQLAlchemyError, OSError):
+        return "the store does not answer queries", []
+
+
 async def healthz(request: Request) -> JSONResponse:
     state: WebState = request.app.state.web
-    try:
-        runs = await run_in_threadpool(_runs, state)
-    except (StoreUnavailable, StoreError, SQLAlchemyError, OSError):
-        return JSONResponse({"status": "unavailable"}, status_code=503, headers=NO_STORE)
+    problem, runs = await run_in_threadpool(_check, state)
+    if problem:
+        body = {"status": "unavailable", "reason": problem}
+        return JSONResponse(body, status_code=503, headers=NO_STORE)
     return JSONResponse({"status": "ok", "runs": runs}, headers=NO_STORE)

@@ -38,10 +38,16 @@ def page(
     return HTMLResponse(html, status_code=status, headers=dict(headers))
 
 
-def plain(text: str, status: int, *, private: bool = True) -> PlainTextResponse:
+def plain(
+    text: str,
+    status: int,
+    *,
+    private: bool = True,
+    extra: dict[str, str] | None = None,
+) -> PlainTextResponse:
     """A bare text answer: for errors and machine clients (RFC 8058 one-click)."""
-    headers = PRIVATE if private else {"cache-control": "no-cache"}
-    return PlainTextResponse(text, status_code=status, headers=dict(headers))
+    headers = dict(PRIVATE if private else {"cache-control": "no-cache"})
+    return PlainTextResponse(text, status_code=status, headers={**headers, **(extra or {})})
 
 
 def invalid_link() -> PlainTextResponse:

@@ -5,6 +5,10 @@ compared in constant time by ``tokens.verify``): no login, no cookie, so no
 session to forge across sites. A GET never changes anything, because mail
 scanners and link previewers fetch every link they see; changes need a POST,
 which only the confirmation form or an RFC 8058 one-click client sends.
+
+Every change goes through ``StoreHandle.write``, so it is answered with
+success only once it is in the store file the daemon reads; otherwise 503
+with Retry-After, which mailbox providers retry.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from ..digest.subscribers import UNSUBSCRIBED, Subscriber
 from ..timeutil import now_utc
 from . import preferences as prefs
 from .pages import invalid_link, mask_address, page, plain
-from .state import StoreUnavailable, WebState
+from .state import RETRY_AFTER, StoreUnavailable, WebState
 
 MAX_FIELDS = 200  # a preferences form has a box per category and digest, no more
 
@@ -53,7 +57,11 @@ def _unconfigured() -> Response:
 
 
 def _store_down() -> Response:
-    return plain("503 暂不可用 / Temporarily unavailable, please try again later.\n", 503)
+    return plain(
+        "503 暂不可用 / Temporarily unavailable, please try again later.\n",
+        503,
+        extra={"retry-after": RETRY_AFTER},
+    )
 
 
 async def _open(
@@ -91,8 +99,11 @@ async def unsubscribe(request: Request) -> Response:
                 token=token,
                 address=mask_address(sub.email),
             )
-        store = await run_in_threadpool(state.store.get)
-        await run_in_threadpool(subs.set_status, store, sub.id, UNSUBSCRIBED, now=now_utc())
+        subscriber_id, when = sub.id, now_utc()
+        await run_in_threadpool(
+            state.store.write,
+            lambda store: subs.set_status(store, subscriber_id, UNSUBSCRIBED, now=when),
+        )
     except StoreUnavailable:
         return _store_down()
     assert form is not None
@@ -137,8 +148,12 @@ async def preferences(request: Request) -> Response:
             except prefs.InvalidChoice as exc:
                 error = str(exc)
             else:
+                subscriber_id, when = sub.id, now_utc()
                 await run_in_threadpool(
-                    prefs.set_preferences, store, sub.id, chosen_cats, chosen_digests, now_utc()
+                    state.store.write,
+                    lambda store: prefs.set_preferences(
+                        store, subscriber_id, chosen_cats, chosen_digests, when
+                    ),
                 )
                 sub = await run_in_threadpool(subs.get_by_id, store, sub.id) or sub
                 saved = True
