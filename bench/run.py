@@ -286,7 +286,7 @@ def change(
     site: Path, n: int, runs: int, categories: int, seed: int, one_process: bool = False
 ) -> Result:
     """Each run adds one post (the newest) and edits one recent post, then collect + build."""
-    posts_dir = site / "_posts"
+    posts_dir = site / corpus.POSTS
     rewritten: list[list[str]] = []
     total_files = 0
 
@@ -520,7 +520,7 @@ def hugo(site: Path, n: int, runs: int) -> Result | None:
     hsite = site / "hugo"
     shutil.rmtree(hsite, ignore_errors=True)
     hsite.mkdir()
-    config = HUGO_CONFIG.format(url=corpus.SITE_URL, content=(site / "_posts").resolve())
+    config = HUGO_CONFIG.format(url=corpus.SITE_URL, content=(site / corpus.POSTS).resolve())
     for name in ("hugo.toml", "config.toml"):  # Hugo ≥ 0.110 reads the first, older the second
         (hsite / name).write_text(config, encoding="utf-8")
 

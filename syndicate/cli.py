@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__, logs
 from .config import Config, ConfigError, load
 from .model import CollectCounts
-from .store import Store, StoreError
+from .store import Store, StoreError, redact_url
 from .timeutil import now_utc
 
 EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 2
+log = logging.getLogger("syndicate")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -37,16 +41,40 @@ class Ctx:
 
     @property
     def store(self) -> Store:
+        """The store, opened once; opening it closes the runs of processes that died.
+
+        So whichever command comes after a killed collect (status, build, a
+        digest, …) shows its run as interrupted, not running.
+        """
         if self._store is None:
             self._store = Store(self.cfg.store.url)
+            self._store.close_stale_runs()
         return self._store
 
+    def store_label(self) -> str | None:
+        """How an error names the store: its file or URL, if the config got that far."""
+        if self._store is not None:
+            return self._store.label
+        return redact_url(self._cfg.store.url) if self._cfg is not None else None
 
-def fail(message: str, code: int = EXIT_FATAL) -> None:
-    err.print(f"[red]error:[/red] {message}", markup=True) if err.is_terminal else print(
-        f"error: {message}", file=sys.stderr
-    )
+
+def fail(message: str, code: int = EXIT_FATAL) -> NoReturn:
+    if err.is_terminal:
+        err.print(f"[red]syndicate: error:[/red] {escape(message)}", markup=True)
+    else:
+        print(f"syndicate: error: {message}", file=sys.stderr)
     sys.exit(code)
+
+
+def fatal(exc: BaseException, store: str | None = None) -> NoReturn:
+    """Exit 1 with one line naming what failed; the traceback only with --log-level debug."""
+    log.debug("traceback of the error below", exc_info=exc)
+    if isinstance(exc, ConfigError):
+        text = str(exc)
+        fail(f"invalid config:\n{text}" if "\n" in text else f"invalid config: {text}")
+    if isinstance(exc, StoreError):
+        fail(f"store: {exc}")
+    fail(logs.describe(exc, store))
 
 
 class LazyGroup(click.Group):
@@ -58,6 +86,19 @@ class LazyGroup(click.Group):
     """
 
     lazy: ClassVar[dict[str, str]] = {}  # command name -> "module:attribute"
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every command: an exception nothing else handled is one line and exit 1."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, EOFError):
+            raise  # click's own: usage errors, --help, Ctrl-D
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # output piped into `head`: click exits quietly
+            fatal(exc, _store_label(ctx))
+        except Exception as exc:
+            fatal(exc, _store_label(ctx))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
@@ -109,14 +150,16 @@ def main(ctx: click.Context, config_path: str | None, log_level: str, log_format
     ctx.obj = Ctx(config_path)
 
 
+def _store_label(ctx: click.Context) -> str | None:
+    return ctx.obj.store_label() if isinstance(ctx.obj, Ctx) else None
+
+
 @contextmanager
 def handled() -> Iterator[None]:
     try:
         yield
-    except ConfigError as exc:
-        fail(f"invalid config:\n{exc}")
-    except StoreError as exc:
-        fail(f"store: {exc}")
+    except (ConfigError, StoreError) as exc:
+        fatal(exc)
 
 
 @contextmanager
@@ -261,7 +304,7 @@ def run(obj: Ctx, once: bool) -> None:
         counts = ", ".join(f"{k} {v:,}" for k, v in outcome.counts.items() if v)
         print(f"pipeline {outcome.outcome} in {outcome.duration:.1f}s: {counts or 'nothing to do'}")
         if outcome.error:
-            print(outcome.error, file=sys.stderr)
+            job_error(outcome)
         sys.exit(
             EXIT_FATAL
             if outcome.outcome == "error"
@@ -337,8 +380,14 @@ def jobs_run(obj: Ctx, name: str) -> None:
         counts = ", ".join(f"{k} {v:,}" for k, v in o.counts.items() if v)
         print(f"{o.job}: {o.outcome} in {o.duration:.1f}s {counts}")
         if o.error:
-            print(o.error, file=sys.stderr)
+            job_error(o)
     sys.exit(EXIT_FATAL if outcome.outcome == "error" else EXIT_OK)
+
+
+def job_error(outcome: Any) -> None:
+    """A job that raised: the first line of its recorded error (the traceback: under debug)."""
+    lines = (outcome.error or "").splitlines()
+    print(f"syndicate: error: {outcome.job}: {lines[0] if lines else 'failed'}", file=sys.stderr)
 
 
 @main.command()

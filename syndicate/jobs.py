@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import stopping
+from . import logs, stopping
 from .config import Config
 from .store import Store, job_slots
 from .timeutil import now_utc
@@ -216,9 +216,15 @@ def execute(
     error = None
     try:
         result = STEPS[step](cfg, store, name, scheduled)
-    except Exception:
-        error = traceback.format_exc()
-        log.error("job %s raised:\n%s", name, error.rstrip())
+    except Exception as exc:
+        # first line: what and where (shown by `status`, printed by a command); then the trace
+        summary = logs.describe(exc, store.label)
+        trace = traceback.format_exc().rstrip()
+        error = f"{summary}\n\n{trace}"
+        # a daemon's log is read after the fact: the trace goes there; a command
+        # (`run --once`, `jobs run`) prints the summary, the trace only under debug
+        level = logging.ERROR if _runtime is not None else logging.DEBUG
+        log.log(level, "job %s raised: %s\n%s", name, summary, trace)
         result = StepResult(outcome="error")
     duration = time.monotonic() - t0
     store.finish_run(run_id, now_utc(), result.outcome, result.counts, error)

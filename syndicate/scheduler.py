@@ -109,9 +109,8 @@ class Daemon:
                 self.lock.previous.get("pid"),
                 self.lock.previous.get("host"),
             )
-        stale = self.store.close_stale_runs(self.started)
-        if stale:
-            log.warning("marked %d run(s) left unfinished by a dead process interrupted", stale)
+        # the lock is ours: every run begun before this start is over (the store logs how many)
+        self.store.close_stale_runs(self.started)
         stopping.STOP.clear()
         jobs.set_runtime(jobs.Runtime(self.cfg, self.store))
         db = jobs_db(self.cfg)

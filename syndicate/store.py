@@ -8,6 +8,9 @@ the one SQLite-only piece (WAL and busy timeout pragmas) is in
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,14 +36,18 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.types import TypeDecorator
 
+from .logs import one_line
 from .model import Category, Post, Tag
-from .timeutil import with_offset
+from .timeutil import now_utc, with_offset
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+log = logging.getLogger("syndicate.store")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -181,7 +188,13 @@ runs = Table(
     Column("outcome", String(20), nullable=False, default="running"),
     Column("counts", Text, nullable=False, default="{}"),
     Column("error", Text, nullable=True),
+    # the process recording the run (schema 3): a run still "running" whose process
+    # is gone is closed by the next command (``Store.close_stale_runs``)
+    Column("pid", Integer, nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("pid_started", BigInteger, nullable=True),  # Linux: start time, so a reused pid differs
     Index("ix_runs_job_started", "job", "started_at"),
+    Index("ix_runs_outcome", "outcome"),  # every command looks for runs still "running"
 )
 
 # -- digest tables (syndicate/digest/): subscribers, editions, the delivery ledger
@@ -272,7 +285,62 @@ def _covering_indexes(conn: Connection) -> None:
     analyze(conn)
 
 
-MIGRATIONS: list[Migration] = [_covering_indexes]
+def _run_owner(conn: Connection) -> None:
+    """Schema 3: which process records each run (null for the runs before it), and the
+    index that finds the runs still running."""
+    have = {c["name"] for c in inspect(conn).get_columns("runs")}
+    for column in (runs.c.pid, runs.c.host, runs.c.pid_started):
+        if column.name not in have:
+            kind = column.type.compile(conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {column.name} {kind}")
+    for index in runs.indexes:
+        if index.name == "ix_runs_outcome":
+            index.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [_covering_indexes, _run_owner]
+
+
+# -- processes: is the process that recorded a run still there?
+
+HOST = socket.gethostname()
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks) from /proc; None when unreadable or not Linux."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = raw[raw.rfind(")") + 2 :].split()  # the name in parentheses may hold spaces
+    try:
+        return fields[0], int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def process_start(pid: int) -> int | None:
+    stat = _proc_stat(pid)
+    return stat[1] if stat else None
+
+
+def process_alive(pid: int, started: int | None = None) -> bool:
+    """Whether ``pid`` (on this host) is still the process that started at ``started``.
+
+    A zombie counts as gone (it runs nothing), and so does a pid now used by a
+    process that started at another time: in a container every command may be pid 1.
+    """
+    stat = _proc_stat(pid)
+    if stat is not None:
+        state, start = stat
+        return state not in ("Z", "X") and (started is None or start == started)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def analyze(conn: Connection) -> None:
@@ -300,22 +368,86 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 
 class StoreError(Exception):
-    pass
+    """The store cannot be used; ``str()`` names the file or URL and the reason."""
+
+
+def redact_url(url: str) -> str:
+    """The URL as messages may show it: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a URL)"  # might still hold a password: never echoed
+
+
+def _folder_problem(db_path: Path, exc: OSError) -> str:
+    """Why the store's folder cannot be made: a file in the way, or the OS's reason."""
+    for parent in reversed(db_path.parents):
+        if parent.exists() and not parent.is_dir():
+            return f"{parent} is not a directory"
+    return f"cannot create {exc.filename or db_path.parent}: {exc.strerror or exc}"
+
+
+def _file_problem(db_path: Path) -> str | None:
+    """The OS's reason SQLite could not open the file (its own says only "unable to open").
+
+    Only called once SQLite has failed: opening the file read-write (or creating,
+    then removing, it) gives the real errno, which holds for root too.
+    """
+    try:
+        if db_path.exists():
+            os.close(os.open(db_path, os.O_RDWR))
+        else:
+            os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            db_path.unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 class Store:
     def __init__(self, url: str) -> None:
+        """Open (and create or migrate) the store; ``StoreError`` names what cannot be opened.
+
+        Every way of failing to open it (a folder that cannot be made, a file
+        that cannot be written or is not a database, a bad URL, a missing
+        driver) is one ``StoreError`` naming the file or URL and the reason,
+        rather than the driver's traceback.
+        """
         self.url = url
-        if url.startswith("sqlite") and ":memory:" not in url:
-            db_path = Path(url.split(":///", 1)[1])
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-            self.path: Path | None = db_path
-        else:
-            self.path = None
-        self.engine = create_engine(url, future=True)
+        self.path: Path | None = None
+        if url.startswith("sqlite") and ":///" in url and ":memory:" not in url:
+            self.path = Path(url.split(":///", 1)[1])
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot open {self.path}: {_folder_problem(self.path, exc)}"
+                ) from exc
+        try:
+            self.engine = create_engine(url, future=True)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"store.url {redact_url(url)}: {one_line(str(exc))}") from exc
         if self.engine.dialect.name == "sqlite":
             _sqlite_pragmas(self.engine)
-        self.migrate()
+        try:
+            self.migrate()
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise StoreError(self._open_problem(exc)) from exc
+
+    @property
+    def label(self) -> str:
+        """The store's file, or its URL without the password: how messages name it."""
+        if self.path is not None:
+            return str(self.path)
+        return redact_url(self.url)
+
+    def _open_problem(self, exc: DBAPIError) -> str:
+        driver = one_line(str(exc.orig))
+        if self.path is None:
+            return f"cannot open {self.label}: {driver}"
+        reason = _file_problem(self.path)
+        return f"cannot open {self.path}: " + (f"{reason} (sqlite: {driver})" if reason else driver)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -403,10 +535,18 @@ class Store:
     def start_run(
         self, job: str, step: str, started: datetime, scheduled: datetime | None = None
     ) -> int:
+        pid = os.getpid()
         with self.begin() as conn:
             res = conn.execute(
                 runs.insert().values(
-                    job=job, step=step, started_at=started, scheduled_at=scheduled, counts="{}"
+                    job=job,
+                    step=step,
+                    started_at=started,
+                    scheduled_at=scheduled,
+                    counts="{}",
+                    pid=pid,
+                    host=HOST,
+                    pid_started=process_start(pid),
                 )
             )
             return int(res.inserted_primary_key[0])
@@ -431,23 +571,46 @@ class Store:
                 )
             )
 
-    def close_stale_runs(self, before: datetime) -> int:
-        """Runs still marked running from a process that died (SIGKILL, power loss).
+    def close_stale_runs(self, before: datetime | None = None) -> int:
+        """Mark ``interrupted`` the runs still ``running`` whose process died (SIGKILL, power loss).
 
-        Called by a daemon that has just taken the lock. A run that is in fact
-        still going (a manual ``jobs run``) records its real outcome when it ends.
+        Every command calls it when it opens the store, so a killed collect is
+        never shown as running for long. A run is dead when the process that
+        recorded it is gone from this host; a live one (a collect in another
+        terminal) and one from another host are left alone. A daemon that has
+        just taken the lock also passes ``before``, its start: every run begun
+        before it is closed, even one whose owner cannot be checked (the
+        rows from before schema 3); a run that is in fact still going records its
+        real outcome when it ends.
         """
+        with self.connect() as conn:
+            rows = conn.execute(
+                select(
+                    runs.c.id, runs.c.started_at, runs.c.pid, runs.c.host, runs.c.pid_started
+                ).where(runs.c.outcome == "running")
+            ).all()
+        stale = [
+            r.id
+            for r in rows
+            if (before is not None and r.started_at < before)
+            or (r.pid is not None and r.host == HOST and not process_alive(r.pid, r.pid_started))
+        ]
+        if not stale:  # nothing written: a read-only store can still be looked at
+            return 0
         with self.begin() as conn:
             res = conn.execute(
-                runs.update()
-                .where(runs.c.outcome == "running", runs.c.started_at < before)
+                update(runs)
+                .where(runs.c.id.in_(stale), runs.c.outcome == "running")
                 .values(
                     outcome="interrupted",
-                    finished_at=before,
+                    finished_at=before or now_utc(),
                     error="its process stopped before the run ended",
                 )
             )
-            return int(res.rowcount or 0)
+            closed = int(res.rowcount or 0)
+        if closed:
+            log.warning("marked %d run(s) left unfinished by a dead process interrupted", closed)
+        return closed
 
     def last_runs(self, step: str | None = None) -> list[dict[str, Any]]:
         """The newest run of each job (optionally of one step)."""

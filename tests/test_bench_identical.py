@@ -65,7 +65,7 @@ def test_incremental_build_equals_a_full_build(tmp_path: Path) -> None:
     cfg, store = _site(tmp_path / "site", 80, seed=6)
     collect(cfg, store, now=NOW)
     first = build(cfg, store)
-    posts_dir = tmp_path / "site" / "_posts"
+    posts_dir = tmp_path / "site" / corpus.POSTS
     names = sorted(os.listdir(posts_dir))
     edited = posts_dir / names[-3]
     edited.write_text(

@@ -8,9 +8,14 @@ transaction per batch in this process, so the slug registry stays single.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -21,10 +26,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
-from .. import stopping
+from .. import logs, stopping
 from ..config import Config, FeedSource, PostsSource
 from ..model import CollectCounts, ParsedPost, Rejection
-from ..store import Store, analyze, chunked, post_categories, post_tags, posts
+from ..store import Store, analyze, chunked, post_categories, post_tags, posts, process_alive
 from ..terms import RANK_CREDIT, CategoryRegistry, TagRegistry
 from ..timeutil import now_utc, offset_minutes
 from . import posts as post_files
@@ -126,6 +131,54 @@ class PendingInserts:
         self.rows, self.links = [], []
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int, *, prctl: bool = True) -> None:
+    """Pool initializer: end this worker as soon as the collect that started it is gone.
+
+    A collect killed with SIGKILL runs no cleanup, and its workers, blocked on
+    the pool's queue (whose write end they hold themselves, being forked), would
+    otherwise live on with their ~100 MB each. On Linux the kernel kills the
+    worker when its parent dies (PR_SET_PDEATHSIG); elsewhere, or if prctl is
+    refused, a daemon thread watches for the worker being reparented. (The
+    kernel's parent is the thread that forked: the one running this collect,
+    which outlives the pool.)
+
+    ``parent`` is the collect's pid: if it is already gone (it died before
+    prctl could take effect, which prctl does not catch), exit at once. Under
+    the forkserver start method the direct parent is the fork server, which
+    itself exits with the collect.
+    """
+    armed = prctl and _set_pdeathsig(signal.SIGKILL)
+    ppid = os.getppid()
+    if ppid != parent and not process_alive(parent):
+        os._exit(1)
+    if not armed:
+        threading.Thread(
+            target=_exit_when_orphaned, args=(ppid,), name="watch-parent", daemon=True
+        ).start()
+
+
+def _set_pdeathsig(sig: int) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _exit_when_orphaned(ppid: int, interval: float = 0.5) -> None:
+    """Exit the worker once its parent changes (the parent died; it lives as long as we do)."""
+    while os.getppid() == ppid:
+        time.sleep(interval)
+    os._exit(1)
+
+
 def workers() -> int:
     env = os.environ.get("SYNDICATE_WORKERS")
     if env and env.isdigit():
@@ -149,6 +202,26 @@ def collect(
     """
     now = now or now_utc()
     run_id = store.start_run("collect", "collect", now) if record else None
+    try:
+        return _collect(cfg, store, run_id, now=now, progress=progress, force=force)
+    except BaseException as exc:
+        # record the real end (not left "running" for the next command to guess)
+        if run_id is not None:
+            outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+            with contextlib.suppress(Exception):  # a broken store must not hide the error
+                store.finish_run(run_id, now_utc(), outcome, {}, logs.describe(exc, store.label))
+        raise
+
+
+def _collect(
+    cfg: Config,
+    store: Store,
+    run_id: int | None,
+    *,
+    now: datetime,
+    progress: Progress | None,
+    force: bool,
+) -> CollectCounts:
     total = CollectCounts()
     errors: list[str] = []
     feed_sources = [s for s in cfg.sources if isinstance(s, FeedSource)]
@@ -232,7 +305,10 @@ def _parse_all(
         parse = partial(_parse_chunk, ctx=ctx)
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        # the workers die with this process, however it dies (see die_with_parent)
+        with ProcessPoolExecutor(
+            max_workers=n, initializer=die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             window: deque[tuple[list[post_files.FileEntry], Future[list[post_files.ParseResult]]]]
             window = deque()
             try:

@@ -32,7 +32,7 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 
 
 def _fail(message: str, code: int = EXIT_FATAL) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"syndicate: error: {message}", file=sys.stderr)
     sys.exit(code)
 
 
