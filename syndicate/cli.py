@@ -263,8 +263,8 @@ def build(obj: Ctx, force: bool, snippets: bool) -> None:
     Files are written atomically and only when their bytes change; with
     nothing changed in the store, nothing is written at all.
     """
-    from .build import all_snippets
-    from .build import build as run_build
+    from .publish.build import all_snippets
+    from .publish.build import build as run_build
 
     with handled():
         result = run_build(obj.cfg, obj.store, force=force)
@@ -312,7 +312,7 @@ def run(obj: Ctx, once: bool) -> None:
             if outcome.outcome == "partial"
             else EXIT_OK
         )
-    from .scheduler import Daemon
+    from .daemon import Daemon
 
     with handled():
         try:
@@ -329,7 +329,7 @@ def jobs(ctx: click.Context) -> None:
     """List the configured jobs with their next run times (no scheduler is started)."""
     if ctx.invoked_subcommand is not None:
         return
-    from .scheduler import stored_jobs
+    from .daemon import stored_jobs
     from .triggers import make_trigger
 
     obj: Ctx = ctx.obj

@@ -82,7 +82,7 @@ def _collect(cfg: Config, store: Store, name: str, scheduled: datetime | None) -
 
 
 def _build(cfg: Config, store: Store, name: str, scheduled: datetime | None) -> StepResult:
-    from .build import build
+    from .publish.build import build
 
     result = build(cfg, store)
     counts = {"feeds": result.feeds, "written": len(result.written)}
@@ -110,7 +110,7 @@ def slot_claimed(store: Store, job: str, slot: str) -> bool:
 
 
 def _send(cfg: Config, store: Store, digests: list[str], *, new_editions: bool) -> StepResult:
-    from .digest.run import send_due
+    from .digest.editions import send_due
 
     if not digests:
         return StepResult({"editions": 0, "sent": 0}, False, "ok", "no digest due")

@@ -13,10 +13,10 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from syndicate.build import build
+from syndicate.publish.build import build
 from syndicate.collect.collector import collect
 from syndicate.config import Config
-from syndicate.digest.run import send_due
+from syndicate.digest.editions import send_due
 from syndicate.digest.subscribers import Entry, import_entries
 from syndicate.store import Store
 from syndicate.web.server import make_server

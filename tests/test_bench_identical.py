@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.build import build
+from syndicate.publish.build import build
 from syndicate.collect import collector
 from syndicate.collect.collector import collect
 from syndicate.config import Config, load

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from syndicate.build import build
-from syndicate.build.writer import UnsafePath, inside
+from syndicate.publish.build import build
+from syndicate.publish.writer import UnsafePath, inside
 from syndicate.cli import main
 from syndicate.collect.clean import strip_control
 from syndicate.collect.collector import collect

@@ -124,7 +124,7 @@ def test_unexpected_exception_is_one_line_naming_where(site):
     with sqlite3.connect(site.root / "var" / "test.db") as conn:
         conn.execute("UPDATE runs SET counts = '{not json'")
     line = one_line(syndicate(site, "status"))
-    assert "JSONDecodeError" in line and "syndicate/store.py:" in line, line
+    assert "JSONDecodeError" in line and "syndicate/store/" in line, line
     result = syndicate(site, "status", debug=True)
     assert result.returncode == 1 and "Traceback (most recent call last)" in result.stderr
 

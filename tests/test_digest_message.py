@@ -8,7 +8,7 @@ from email import message_from_bytes, policy
 import lxml.html
 import pytest
 
-from syndicate.digest import compose, run, tokens
+from syndicate.digest import compose, editions, tokens
 from syndicate.digest.errors import SecretMissing
 from syndicate.digest.message import MessageFactory
 from syndicate.digest.render import Placeholders, Renderer
@@ -46,7 +46,7 @@ def parse(data: bytes):
 
 def test_html_is_built_for_mail_clients(edition):
     site, store = edition
-    p = run.preview(site.cfg(), store, "daily", now=NOW, address="zhang@example.org")
+    p = editions.preview(site.cfg(), store, "daily", now=NOW, address="zhang@example.org")
     html = p.html
     assert html.startswith("<!DOCTYPE html>")
     doc = lxml.html.fromstring(html)
@@ -94,7 +94,7 @@ def test_untrusted_text_is_escaped(edition):
         body="<p>摘要 <img src=x onerror=alert(1)> 内容。</p>",
     )
     collect_at(site, store)
-    p = run.preview(site.cfg(), store, "daily", now=NOW)
+    p = editions.preview(site.cfg(), store, "daily", now=NOW)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 标题" in p.html
     doc = lxml.html.fromstring(p.html)
     assert not doc.xpath("//script | //img | //*[@onerror]")
@@ -102,7 +102,7 @@ def test_untrusted_text_is_escaped(edition):
 
 def test_each_subscriber_gets_their_categories(edition):
     site, store = edition
-    kj = run.preview(site.cfg(), store, "daily", now=NOW, address="kj@example.org")
+    kj = editions.preview(site.cfg(), store, "daily", now=NOW, address="kj@example.org")
     assert "科技新闻000" in kj.html and "财经新闻" not in kj.html
     assert kj.items == 2 and "您好：" in kj.html
     text = parse(kj.eml.replace(b"\n", b"\r\n")).get_body(("plain",)).get_content()
@@ -117,7 +117,7 @@ def test_size_budget_replaces_lowest_items_with_more_links(site, monkeypatch):
     store = site.store()
     collect_at(site, store)
     cfg = site.cfg()
-    p = run.preview(cfg, store, "daily", now=NOW)
+    p = editions.preview(cfg, store, "daily", now=NOW)
     assert len(p.html.encode()) < 100_000
     assert p.trimmed > 0 and p.items == 160 - p.trimmed
     doc = lxml.html.fromstring(p.html)
@@ -143,7 +143,7 @@ def test_max_per_category_links_to_the_rest(site, monkeypatch):
     write_posts(site, {"caijing": 5})
     store = site.store()
     collect_at(site, store)
-    p = run.preview(site.cfg(), store, "daily", now=NOW)
+    p = editions.preview(site.cfg(), store, "daily", now=NOW)
     assert p.items == 3 and "还有 2 篇财经文章 »" in p.html
     # newest first: posts 4, 3, 2 (by their date)
     assert p.html.index("财经新闻004") < p.html.index("财经新闻003") < p.html.index("财经新闻002")
@@ -151,7 +151,7 @@ def test_max_per_category_links_to_the_rest(site, monkeypatch):
 
 def test_mime_structure_and_headers(edition):
     site, store = edition
-    p = run.preview(site.cfg(), store, "daily", now=NOW, address="zhang@example.org")
+    p = editions.preview(site.cfg(), store, "daily", now=NOW, address="zhang@example.org")
     raw = p.eml
     assert raw.isascii()
     assert all(len(line) <= 998 for line in raw.split(b"\n"))
@@ -185,8 +185,8 @@ def test_mime_structure_and_headers(edition):
     assert re.search(r"^List-Unsubscribe:\n <https://[^>]+>,\n <mailto:[^>]+>$", head, re.M)
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # the same edition and subscriber always give the same id; another subscriber another
-    again = run.preview(site.cfg(), store, "daily", now=NOW, address="zhang@example.org")
-    other = run.preview(site.cfg(), store, "daily", now=NOW, address="kj@example.org")
+    again = editions.preview(site.cfg(), store, "daily", now=NOW, address="zhang@example.org")
+    other = editions.preview(site.cfg(), store, "daily", now=NOW, address="kj@example.org")
     assert again.message_id == p.message_id != other.message_id
     assert again.eml == p.eml  # deterministic down to the byte
 
@@ -205,7 +205,7 @@ def test_long_chinese_subject_round_trips(edition):
         '    subject: "{{ site.title }}「{{ edition.date }}」：{{ edition.first_title }}"\n',
     )
     site.config_path.write_text(cfg_text)
-    p = run.preview(site.cfg(), store, "daily", now=NOW)
+    p = editions.preview(site.cfg(), store, "daily", now=NOW)
     want = f"金融资讯网「2026-11-27」：{title}"
     msg = parse(p.eml)
     assert msg["Subject"].encode("utf-8") == want.encode("utf-8")
@@ -253,6 +253,6 @@ def test_missing_secret_is_a_clear_error(edition, monkeypatch):
     site, store = edition
     monkeypatch.delenv("SYNDICATE_SECRET")
     with pytest.raises(SecretMissing, match="SYNDICATE_SECRET is not set"):
-        run.preview(site.cfg(), store, "daily", now=NOW)
+        editions.preview(site.cfg(), store, "daily", now=NOW)
     with pytest.raises(SecretMissing):
-        run.send_due(site.cfg(), store, now=NOW)
+        editions.send_due(site.cfg(), store, now=NOW)

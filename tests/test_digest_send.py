@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from syndicate.cli import main
-from syndicate.digest import run
+from syndicate.digest import editions
 from syndicate.digest.subscribers import Entry
 
 from .conftest import NOW
@@ -85,7 +85,7 @@ def test_send_to_the_maildir_outbox(ready):
 
 def test_empty_window_makes_no_edition(ready):
     site, store = ready
-    first = run.send_due(site.cfg(), store, now=NOW)
+    first = editions.send_due(site.cfg(), store, now=NOW)
     assert first[0].sent == 3
     # the next day, nothing new since the last edition
     later = NOW + timedelta(days=1)
@@ -94,11 +94,11 @@ def test_empty_window_makes_no_edition(ready):
     assert (
         "daily 2026-11-28: no new posts since 2026-11-27 08:00+08:00; no edition" in result.output
     )
-    assert len(run.ledger.history(store, "daily")) == 1
+    assert len(editions.ledger.history(store, "daily")) == 1
     # a new post the day after: only it goes out (since-last window)
     write_posts(site, {"keji": 1}, tag="新", day=5)
     collect_at(site, store, later + timedelta(hours=1))
-    (r,) = run.send_due(site.cfg(), store, now=later + timedelta(days=1))
+    (r,) = editions.send_due(site.cfg(), store, now=later + timedelta(days=1))
     assert (r.date, r.items, r.sent, r.skipped) == ("2026-11-29", 1, 2, 2)
     assert r.window_start == NOW
 
@@ -111,13 +111,13 @@ def test_duration_window(site):
     write_posts(site, {"keji": 1}, day=2)
     collect_at(site, store, NOW - timedelta(hours=2))
     subscribe(store, [Entry("a@example.org")])
-    (r,) = run.send_due(site.cfg(), store, now=NOW, names=["daily"])
+    (r,) = editions.send_due(site.cfg(), store, now=NOW, names=["daily"])
     assert r.items == 1 and r.window_start == NOW - timedelta(hours=24)
 
 
 def test_archive_has_no_personal_data_and_an_atom_feed(ready):
     site, store = ready
-    run.send_due(site.cfg(), store, now=NOW)
+    editions.send_due(site.cfg(), store, now=NOW)
     folder = site.root / "feeds" / "digests" / "daily"
     page = (folder / "2026-11-27.html").read_text()
     assert "财经新闻000" in page and "科技新闻000" in page
@@ -129,7 +129,7 @@ def test_archive_has_no_personal_data_and_an_atom_feed(ready):
     assert "金融资讯网 每日要闻 2026-11-27" in atom
     before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     # a resumed or repeated run rewrites nothing that did not change
-    run.send_due(site.cfg(), store, now=NOW + timedelta(hours=1))
+    editions.send_due(site.cfg(), store, now=NOW + timedelta(hours=1))
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
 
 
@@ -139,7 +139,7 @@ def test_dry_run_sends_and_records_nothing(ready):
     assert result.exit_code == 0, result.output
     assert "daily 2026-11-27 (dry run): 3 items; 3 would be sent, 1 skipped" in result.output
     assert not (site.root / "outbox").exists()
-    assert run.ledger.history(store, "daily") == []
+    assert editions.ledger.history(store, "daily") == []
 
 
 def test_preview_writes_html_and_eml(ready, tmp_path):

@@ -12,7 +12,7 @@ from datetime import timedelta
 import lxml.html
 from sqlalchemy import select
 
-from syndicate.digest import ledger, run
+from syndicate.digest import editions, ledger
 from syndicate.digest.subscribers import BOUNCED, Entry, get
 from syndicate.store import deliveries
 
@@ -42,7 +42,7 @@ def test_500_subscribers_each_get_exactly_one_message(site, monkeypatch):
         entries += [Entry(f"fc{i}@example.com", "", ("fangchan",)) for i in range(3)]
         subscribe(store, entries)
         started = time.monotonic()
-        (result,) = run.send_due(site.cfg(), store, now=NOW)
+        (result,) = editions.send_due(site.cfg(), store, now=NOW)
         elapsed = time.monotonic() - started
     assert (result.sent, result.failed, result.pending, result.skipped) == (500, 0, 0, 3)
     assert result.status == "sent" and result.summary().startswith(
@@ -64,7 +64,7 @@ def test_500_subscribers_each_get_exactly_one_message(site, monkeypatch):
     # running again the same day sends nothing
     with smtp_server() as (rec2, port2):
         configure(site, smtp_port=port2)
-        (again,) = run.send_due(site.cfg(), store, now=NOW + timedelta(hours=2))
+        (again,) = editions.send_due(site.cfg(), store, now=NOW + timedelta(hours=2))
     assert again.status == "already-sent" and rec2.count() == 0
 
 
@@ -76,7 +76,7 @@ def test_451_then_250_is_delivered_once(site, monkeypatch):
         store = site.store()
         collect_at(site, store)
         subscribe(store, [Entry(a) for a in addresses(3)])
-        (result,) = run.send_due(site.cfg(), store, now=NOW)
+        (result,) = editions.send_due(site.cfg(), store, now=NOW)
     assert rec.tempfailed == 1
     assert (result.sent, result.failed, result.pending) == (3, 0, 0)
     assert sorted(rec.per_recipient().values()) == [1, 1, 1]
@@ -92,11 +92,11 @@ def test_a_recipient_that_keeps_answering_451_stays_pending(site, monkeypatch):
         store = site.store()
         collect_at(site, store)
         subscribe(store, [Entry(slow), *[Entry(a) for a in addresses(3)]])
-        (first,) = run.send_due(site.cfg(), store, now=NOW)
+        (first,) = editions.send_due(site.cfg(), store, now=NOW)
         assert (first.status, first.sent, first.pending) == ("incomplete", 3, 1)
         assert "retries them" in first.summary()
         handler.greylist.clear()
-        (second,) = run.send_due(site.cfg(), store, now=NOW + timedelta(minutes=30))
+        (second,) = editions.send_due(site.cfg(), store, now=NOW + timedelta(minutes=30))
     assert (second.status, second.sent, second.pending) == ("sent", 4, 0)
     assert rec.per_recipient() == {slow: 1, **{a: 1 for a in addresses(3)}}
 
@@ -112,7 +112,7 @@ def test_550_recipient_fails_others_are_sent_and_three_in_a_row_bounce(site, mon
             write_posts(site, {"caijing": 1}, tag=f"d{day}", day=day + 1)
             when = NOW + timedelta(days=day)
             collect_at(site, store, when - timedelta(hours=1))
-            (result,) = run.send_due(site.cfg(), store, now=when)
+            (result,) = editions.send_due(site.cfg(), store, now=when)
             if day < 3:
                 assert (result.sent, result.failed, result.pending) == (3, 1, 0), day
                 assert (result.bounced == 1) == (day == 2)
@@ -134,12 +134,12 @@ def test_unreachable_server_leaves_the_edition_pending_then_resumes(site, monkey
     store = site.store()
     collect_at(site, store)
     subscribe(store, [Entry(a) for a in addresses(4)])
-    (result,) = run.send_due(site.cfg(), store, now=NOW)
+    (result,) = editions.send_due(site.cfg(), store, now=NOW)
     assert result.status == "aborted" and result.pending == 4 and result.sent == 0
     assert "resumes" in result.summary()
     with smtp_server() as (rec, port):
         configure(site, smtp_port=port)
-        (resumed,) = run.send_due(site.cfg(), store, now=NOW + timedelta(hours=1))
+        (resumed,) = editions.send_due(site.cfg(), store, now=NOW + timedelta(hours=1))
     assert (resumed.status, resumed.sent, resumed.pending) == ("sent", 4, 0)
     assert resumed.date == "2026-11-27" and sorted(rec.per_recipient().values()) == [1] * 4
 

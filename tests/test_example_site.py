@@ -7,7 +7,7 @@ import shutil
 import feedparser
 from lxml import etree
 
-from syndicate.build import build
+from syndicate.publish.build import build
 from syndicate.collect.collector import collect
 
 from .conftest import NOW, ROOT, SEED

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syndicate.build import build
+from syndicate.publish.build import build
 from syndicate.collect.collector import collect
 from syndicate.store import Store
 

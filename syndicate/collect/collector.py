@@ -226,7 +226,7 @@ def _collect(
     errors: list[str] = []
     feed_sources = [s for s in cfg.sources if isinstance(s, FeedSource)]
     if feed_sources:
-        from .feeds import collect_feed_sources
+        from .upstream import collect_feed_sources
 
         total.add(collect_feed_sources(cfg, store, feed_sources, now=now, force=force))
     for source in cfg.sources:

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .decode import TooLarge, accept_encoding, decoder_for
+from .content_encoding import TooLarge, accept_encoding, decoder_for
 from .guard import GuardedTransport, RefusedAddress, deadline
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
-from ..build.writer import write_if_changed
+from ..publish.writer import write_if_changed
 from ..config import Config, DigestConfig
 from ..store import Store
 from . import ledger

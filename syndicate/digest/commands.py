@@ -21,7 +21,7 @@ from rich.table import Table
 from ..config import Config, ConfigError
 from ..store import Store, StoreError
 from ..timeutil import DateError, now_utc, parse_date
-from . import ledger, run, tokens
+from . import editions, ledger, tokens
 from . import subscribers as subs
 from .errors import DigestError
 from .subscribers import ImportCounts, SubscriberFileError
@@ -108,7 +108,7 @@ def preview(
     every category) would get if `digest send` ran now.
     """
     with _handled():
-        result = run.preview(
+        result = editions.preview(
             obj.cfg, obj.store, name, now=_parse_now(now_text, obj.cfg.site.tz), address=address
         )
     if result is None:
@@ -157,7 +157,7 @@ def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | 
         from ..cli import progress_bar  # here: cli.py imports this module at its end
 
         with progress_bar("sending") as advance:
-            results = run.send_due(
+            results = editions.send_due(
                 cfg,
                 store,
                 now=now,

@@ -24,7 +24,7 @@ from ..config import Config
 from ..digest import tokens
 from ..digest.errors import SecretMissing
 from ..store import Store, StoreError
-from . import archive, health, subscription
+from . import archive_pages, healthz, subscription
 from .redirects import SlashRedirect
 from .security import Guard
 from .state import RETRY_AFTER, StoreHandle, StoreUnavailable, WebState
@@ -95,10 +95,10 @@ def create_app(cfg: Config, *, store: Store | None = None, key: bytes | None = N
         Route("/feeds/{path:path}", feed_file, methods=["GET"]),
         Route("/unsubscribe", subscription.unsubscribe, methods=get_post),
         Route("/preferences", subscription.preferences, methods=get_post),
-        Route("/digests/", archive.index, methods=["GET"]),
-        Route("/digests/{name}/", archive.listing, methods=["GET"]),
-        Route("/digests/{name}/{file}", archive.edition, methods=["GET"]),
-        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/digests/", archive_pages.index, methods=["GET"]),
+        Route("/digests/{name}/", archive_pages.listing, methods=["GET"]),
+        Route("/digests/{name}/{file}", archive_pages.edition, methods=["GET"]),
+        Route("/healthz", healthz.healthz, methods=["GET"]),
         Route("/robots.txt", robots, methods=["GET"]),
     ]
     app = Starlette(

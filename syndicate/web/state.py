@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
 from ..store import Store, StoreError
-from .feeds import FileServer
+from .static import FileServer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

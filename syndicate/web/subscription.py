@@ -23,7 +23,7 @@ from ..digest import tokens
 from ..digest.subscribers import UNSUBSCRIBED, Subscriber
 from ..timeutil import now_utc
 from . import preferences as prefs
-from .pages import invalid_link, mask_address, page, plain
+from .rendering import invalid_link, mask_address, page, plain
 from .state import RETRY_AFTER, StoreUnavailable, WebState
 
 MAX_FIELDS = 200  # a preferences form has a box per category and digest, no more

@@ -13,7 +13,7 @@ import pytest
 
 from syndicate.collect import feedstate
 from syndicate.collect.charset import to_utf8
-from syndicate.collect.decode import BadEncoding, TooLarge, decoder_for
+from syndicate.collect.content_encoding import BadEncoding, TooLarge, decoder_for
 from syndicate.collect.entries import (
     FeedEntry,
     FeedError,

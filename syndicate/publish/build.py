@@ -24,8 +24,8 @@ from ..model import Post
 from ..slugs import is_slug
 from ..store import Store
 from ..terms import CategoryRegistry
-from .feeds import EPOCH, RENDERERS, FeedSpec, feed_updated
-from .pages import Listing, index_bytes, opml_bytes, snippet
+from .formats import EPOCH, RENDERERS, FeedSpec, feed_updated
+from .listing import Listing, index_bytes, opml_bytes, snippet
 from .websub import ping
 from .writer import Output
 

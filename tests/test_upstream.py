@@ -28,7 +28,7 @@ from syndicate import __version__
 from syndicate.cli import main
 from syndicate.collect import guard
 from syndicate.collect.collector import collect
-from syndicate.collect.feeds import collect_feed_sources
+from syndicate.collect.upstream import collect_feed_sources
 from syndicate.config import FeedSource
 from syndicate.store import post_categories, post_tags, posts, sources
 

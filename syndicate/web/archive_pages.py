@@ -20,7 +20,7 @@ from starlette.responses import Response
 from ..digest import ledger
 from ..slugs import SLUG_RE
 from ..store import StoreError
-from .pages import page
+from .rendering import page
 from .state import StoreUnavailable, WebState
 
 EDITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.html$")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ..config import Config
-from .feeds import MEDIA_TYPES, FeedSpec
+from .formats import MEDIA_TYPES, FeedSpec
 
 if TYPE_CHECKING:
     from jinja2 import Environment

@@ -1,0 +1,51 @@
+"""The store in the middle of the pipeline: it owns every SQL statement of the project.
+
+``schema`` holds the tables, ``versions`` the schema versions and their
+migrations, ``processes`` who owns a run, ``core`` the ``Store`` and its
+queries.
+"""
+
+from .core import Store, StoreError, chunked, redact_url
+from .processes import HOST, process_alive, process_start
+from .schema import (
+    categories,
+    deliveries,
+    editions,
+    job_slots,
+    meta,
+    metadata,
+    post_categories,
+    post_tags,
+    posts,
+    runs,
+    sources,
+    subscribers,
+    tags,
+)
+from .versions import MIGRATIONS, SCHEMA_VERSION, analyze
+
+__all__ = [
+    "HOST",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Store",
+    "StoreError",
+    "analyze",
+    "categories",
+    "chunked",
+    "deliveries",
+    "editions",
+    "job_slots",
+    "meta",
+    "metadata",
+    "post_categories",
+    "post_tags",
+    "posts",
+    "process_alive",
+    "process_start",
+    "redact_url",
+    "runs",
+    "sources",
+    "subscribers",
+    "tags",
+]

@@ -1,0 +1,249 @@
+"""The tables: one ``MetaData`` for every table group, and the UTC datetime type.
+
+Everything here is dialect-neutral so that PostgreSQL can replace SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger("syndicate.store")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Instants go in as UTC and come out aware; naive values are refused."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("location", Text, nullable=False),
+    # upstream feed state (kind "feed"; see collect/feedstate.py), unused by other kinds
+    Column("url", Text, nullable=True),  # in use: `location` until a permanent redirect sticks
+    Column("etag", Text, nullable=True),
+    Column("last_modified", String(100), nullable=True),
+    Column("redirect_url", Text, nullable=True),  # permanent-redirect candidate
+    Column("redirect_count", Integer, nullable=False, default=0),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_result", Text, nullable=True),
+    Column("last_fetch", UTCDateTime, nullable=True),
+    Column("next_fetch", UTCDateTime, nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("retry_after", UTCDateTime, nullable=True),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("slug", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+    # the text the slug was made from (网信中国); null when written as a slug
+    Column("origin", String(200), nullable=True, unique=True),
+    # which evidence named it: 3 config, 2 written in the post, 1 credit, 0 slug
+    Column("name_rank", Integer, nullable=False, default=0),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("slug", String(100), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("key", String(1000), nullable=False),
+    Column("guid", String(1000), nullable=False),
+    Column("link", Text, nullable=False),
+    Column("slug", String(300), nullable=False, default=""),
+    Column("title", Text, nullable=False),
+    Column("date", UTCDateTime, nullable=False),
+    Column("date_offset", Integer, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("updated_offset", Integer, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    # when this row last changed in a way a feed shows (new, edited, withdrawn)
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("content_html", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("author", String(300), nullable=False, default=""),
+    Column("source_name", String(300), nullable=False, default=""),
+    Column("original_url", Text, nullable=False, default=""),
+    Column("path", Text, nullable=False, default=""),
+    Column("size", BigInteger, nullable=False, default=0),
+    Column("mtime_ns", BigInteger, nullable=False, default=0),
+    Column("content_hash", String(64), nullable=False, default=""),
+    Column("withdrawn", Boolean, nullable=False, default=False),
+    Column("withdrawn_at", UTCDateTime, nullable=True),
+    UniqueConstraint("source_id", "key", name="uq_posts_source_key"),
+    Index("ix_posts_guid", "guid"),
+    Index("ix_posts_date", "date"),
+    Index("ix_posts_first_seen", "first_seen"),
+    # Covering indexes (schema 2). A row's body is stored before the columns that
+    # follow it (size, mtime_ns, content_hash, withdrawn, …), so reading those from
+    # the table walks each body's overflow pages: these let the collector's stat
+    # check, "visible, newest first" and the build fingerprint read indexes only.
+    Index(
+        "ix_posts_stat", "source_id", "key", "size", "mtime_ns", "withdrawn", "content_hash", "guid"
+    ),
+    Index("ix_posts_id_visible", "id", "withdrawn", "date", "guid"),
+    Index("ix_posts_changed_at", "changed_at"),
+)
+
+post_categories = Table(
+    "post_categories",
+    metadata,
+    Column("post_id", Integer, ForeignKey("posts.id"), primary_key=True),
+    Column("category_slug", String(100), ForeignKey("categories.slug"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+    Index("ix_post_categories_slug", "category_slug", "post_id"),
+)
+
+post_tags = Table(
+    "post_tags",
+    metadata,
+    Column("post_id", Integer, ForeignKey("posts.id"), primary_key=True),
+    Column("tag_slug", String(100), ForeignKey("tags.slug"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+    Index("ix_post_tags_slug", "tag_slug", "post_id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job", String(100), nullable=False),
+    Column("step", String(40), nullable=False),
+    Column("scheduled_at", UTCDateTime, nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("outcome", String(20), nullable=False, default="running"),
+    Column("counts", Text, nullable=False, default="{}"),
+    Column("error", Text, nullable=True),
+    # the process recording the run (schema 3): a run still "running" whose process
+    # is gone is closed by the next command (``Store.close_stale_runs``)
+    Column("pid", Integer, nullable=True),
+    Column("host", String(255), nullable=True),
+    Column("pid_started", BigInteger, nullable=True),  # Linux: start time, so a reused pid differs
+    Index("ix_runs_job_started", "job", "started_at"),
+    Index("ix_runs_outcome", "outcome"),  # every command looks for runs still "running"
+)
+
+# -- digest tables (syndicate/digest/): subscribers, editions, the delivery ledger
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # normalized (ASCII domain) and lower-cased, so one person is one row
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("categories", Text, nullable=False, default=""),  # space-separated slugs; "" = all
+    Column("digests", Text, nullable=False, default=""),  # space-separated names; "" = all
+    Column("status", String(20), nullable=False, default="active"),
+    Column("source", Text, nullable=False, default="cli"),  # "cli" or "file:<path>"
+    Column("hard_failures", Integer, nullable=False, default=0),  # consecutive 5xx answers
+    # set when the subscriber chose on the preferences page: the file no longer overrides it
+    Column("chosen_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("status_at", UTCDateTime, nullable=True),
+    Index("ix_subscribers_status", "status", "id"),
+    # ids are never reused (they are inside unsubscribe tokens); other dialects never reuse them
+    sqlite_autoincrement=True,
+)
+
+editions = Table(
+    "editions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest", String(100), nullable=False),
+    Column("date", String(10), nullable=False),  # window end's local date, YYYY-MM-DD
+    Column("window_start", UTCDateTime, nullable=True),  # null: everything before the end
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("items", Text, nullable=False),  # JSON plan: sections with post ids
+    Column("item_count", Integer, nullable=False),
+    Column("subject", Text, nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("status", String(20), nullable=False, default="sending"),  # sending, done
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    UniqueConstraint("digest", "window_end", name="uq_editions_digest_end"),
+    UniqueConstraint("digest", "date", name="uq_editions_digest_date"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("edition_id", Integer, ForeignKey("editions.id"), nullable=False),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
+    # pending -> claimed -> sent | failed | skipped; claimed rows of a dead sender go back
+    Column("status", String(20), nullable=False, default="pending"),
+    Column("claimer", String(200), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("message_id", String(300), nullable=True),
+    Column("location", Text, nullable=True),  # Maildir file or SMTP server answer
+    Column("error", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+    UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
+    Index("ix_deliveries_edition_status", "edition_id", "status", "id"),
+    Index("ix_deliveries_subscriber", "subscriber_id"),
+)
+
+# One row per (job, wall-clock slot) a scheduled digest has been started for:
+# "was today's edition sent?" is answered here, never by APScheduler's state.
+job_slots = Table(
+    "job_slots",
+    metadata,
+    Column("job", String(100), primary_key=True),
+    Column("slot", String(40), primary_key=True),
+    Column("claimed_at", UTCDateTime, nullable=False),
+)
