@@ -1,8 +1,8 @@
 """``syndicate digest …`` and ``syndicate subscribers …``: parse, call the digest modules, print.
 
-Kept apart from cli.py (which registers these groups) so the digest step can
-grow without touching the shared command file. Exit codes as everywhere:
-0 ok, 2 some inputs rejected or some messages refused, 1 fatal.
+Imported only when one of these groups is used (``cli/__init__.py``'s
+LazyGroup): the digest modules load premailer and cssutils. Exit codes as
+everywhere: 0 ok, 2 some inputs rejected or some messages refused, 1 fatal.
 """
 
 from __future__ import annotations
@@ -19,33 +19,26 @@ from rich.console import Console
 from rich.table import Table
 
 from ..config import Config, ConfigError
+from ..digest import editions, ledger, tokens
+from ..digest import subscribers as subs
+from ..digest.errors import DigestError
+from ..digest.subscribers import ImportCounts, SubscriberFileError
 from ..store import Store, StoreError
 from ..timeutil import DateError, now_utc, parse_date
-from . import editions, ledger, tokens
-from . import subscribers as subs
-from .errors import DigestError
-from .subscribers import ImportCounts, SubscriberFileError
+from .context import EXIT_FATAL, EXIT_OK, EXIT_REJECTED, fail, fatal, progress_bar
 
-EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 2
 # wide enough for the status table when the output goes to a file or a pipe
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-
-
-def _fail(message: str, code: int = EXIT_FATAL) -> None:
-    print(f"syndicate: error: {message}", file=sys.stderr)
-    sys.exit(code)
 
 
 @contextmanager
 def _handled() -> Iterator[None]:
     try:
         yield
-    except ConfigError as exc:
-        _fail(f"invalid config:\n{exc}")
-    except StoreError as exc:
-        _fail(f"store: {exc}")
+    except (ConfigError, StoreError) as exc:
+        fatal(exc)
     except (DigestError, SubscriberFileError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _parse_now(value: str | None, tz: tzinfo) -> datetime | None:
@@ -147,14 +140,13 @@ def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | 
     with _handled():
         cfg, store = obj.cfg, obj.store
         if not cfg.digests:
-            _fail("no digests configured (add a `digests:` section to the config)")
+            fail("no digests configured (add a `digests:` section to the config)")
         names = [name] if name else None
         now = _parse_now(now_text, cfg.site.tz)
         rejected = False
         if not dry_run:
             tokens.secret()  # fail before importing anything
             rejected = _report_import(subs.sync_configured(cfg, store, now=now or now_utc()))
-        from ..cli import progress_bar  # here: cli.py imports this module at its end
 
         with progress_bar("sending") as advance:
             results = editions.send_due(
@@ -278,7 +270,7 @@ def remove(obj: Any, address: str, purge: bool) -> None:
     with _handled():
         action = subs.remove(obj.store, address, now=now_utc(), purge=purge)
     if action is None:
-        _fail(f"no subscriber {address}")
+        fail(f"no subscriber {address}")
     print(f"{action}: {address}")
 
 
