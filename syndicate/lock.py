@@ -16,20 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .errors import AlreadyRunning
 from .timeutil import now_utc
-
-
-class AlreadyRunning(Exception):
-    def __init__(self, holder: dict[str, Any] | None, path: Path) -> None:
-        self.holder = holder or {}
-        self.path = path
-        who = (
-            f"pid {self.holder.get('pid')} on {self.holder.get('host')}, "
-            f"started {self.holder.get('started')}"
-            if self.holder
-            else "unknown holder"
-        )
-        super().__init__(f"another syndicate daemon is running on this store ({who}); lock {path}")
 
 
 def lock_path(cfg: Config) -> Path:

@@ -30,6 +30,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .errors import YamlError
+
 try:
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on the libyaml build
@@ -38,15 +40,6 @@ except ImportError:  # pragma: no cover - depends on the libyaml build
 MAX_NODES = 100_000  # nodes after alias expansion, at the least: far above any real front matter
 MAX_DEPTH = 64  # nesting: PyYAML's constructor recurses once per level
 MAX_BYTES = 1 << 20  # a front matter or config file of 1 MiB is already absurd
-
-
-class YamlError(ValueError):
-    """A document that is not valid YAML or is over a bound; ``str()`` is one line."""
-
-    def __init__(self, reason: str, line: int | None = None) -> None:
-        super().__init__(reason if line is None else f"line {line}: {reason}")
-        self.reason = reason
-        self.line = line  # 1-based, in the text given to load()
 
 
 class BoundedLoader(_BaseLoader):

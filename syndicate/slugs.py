@@ -12,6 +12,8 @@ import hashlib
 import re
 import unicodedata
 
+from .errors import SlugError
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG = 80  # a feed file is <slug>.atom; file systems allow 255 bytes
 # Windows device names (a file `con.rss` cannot be opened there, whatever follows the
@@ -22,10 +24,6 @@ RESERVED = frozenset(
 )
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _UNSAFE_RE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.\.?$|\.\.")
-
-
-class SlugError(ValueError):
-    """A name that must not become a path (``../../etc``) or has no usable letters."""
 
 
 def has_cjk(text: str) -> bool:

@@ -13,6 +13,8 @@ import reprlib
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
+from .errors import DateError
+
 _DATE_RE = re.compile(
     r"""^\s*
     (?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})
@@ -28,10 +30,6 @@ _DATE_RE = re.compile(
 # pushes an edge date past either end when it is turned into UTC; feed and mail
 # date formats assume four-digit years.
 MIN_YEAR, MAX_YEAR = 1900, 9998
-
-
-class DateError(ValueError):
-    """A date value that cannot be read; the message says what was given."""
 
 
 _REPR = reprlib.Repr()

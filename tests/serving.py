@@ -13,11 +13,11 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from syndicate.publish.build import build
 from syndicate.collect.collector import collect
 from syndicate.config import Config
 from syndicate.digest.editions import send_due
 from syndicate.digest.subscribers import Entry, import_entries
+from syndicate.publish.build import build
 from syndicate.store import Store
 from syndicate.web.server import make_server
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.publish.build import build
 from syndicate.collect import collector
 from syndicate.collect.collector import collect
 from syndicate.config import Config, load
+from syndicate.publish.build import build
 from syndicate.store import Store
 
 from .conftest import NOW

@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from syndicate.publish.build import build
-from syndicate.publish.writer import UnsafePath, inside
 from syndicate.cli import main
 from syndicate.collect.clean import strip_control
 from syndicate.collect.collector import collect
+from syndicate.errors import UnsafePath
+from syndicate.publish.build import build
+from syndicate.publish.writer import inside
 
 from .conftest import DATA, NOW
 

@@ -5,8 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from syndicate.slugs import SlugError, slugify
-from syndicate.timeutil import DateError, parse_date, parse_duration
+from syndicate.errors import DateError, SlugError
+from syndicate.slugs import slugify
+from syndicate.timeutil import parse_date, parse_duration
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -9,10 +9,10 @@ import lxml.html
 import pytest
 
 from syndicate.digest import compose, editions, tokens
-from syndicate.digest.errors import SecretMissing
 from syndicate.digest.message import MessageFactory
 from syndicate.digest.render import Placeholders, Renderer
 from syndicate.digest.subscribers import Entry, Subscriber, get
+from syndicate.errors import SecretMissing
 
 from .conftest import NOW
 from .digest_support import SECRET, collect_at, configure, subscribe, write_posts

@@ -7,8 +7,8 @@ import shutil
 import feedparser
 from lxml import etree
 
-from syndicate.publish.build import build
 from syndicate.collect.collector import collect
+from syndicate.publish.build import build
 
 from .conftest import NOW, ROOT, SEED
 from .test_build import RELAXNG

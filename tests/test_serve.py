@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syndicate.publish.build import build
 from syndicate.collect.collector import collect
+from syndicate.publish.build import build
 from syndicate.store import Store
 
 from .conftest import NOW, Site

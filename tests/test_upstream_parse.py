@@ -13,7 +13,7 @@ import pytest
 
 from syndicate.collect import feedstate
 from syndicate.collect.charset import to_utf8
-from syndicate.collect.content_encoding import BadEncoding, TooLarge, decoder_for
+from syndicate.collect.content_encoding import decoder_for
 from syndicate.collect.entries import (
     FeedEntry,
     FeedError,
@@ -25,6 +25,7 @@ from syndicate.collect.entries import (
 from syndicate.collect.fetch import FetchResult, retry_after
 from syndicate.collect.guard import is_forbidden
 from syndicate.config import ConfigError, loads
+from syndicate.errors import BadEncoding, TooLarge
 
 from .conftest import DATA, NOW
 

@@ -21,10 +21,10 @@ from rich.table import Table
 from ..config import Config, ConfigError
 from ..digest import editions, ledger, tokens
 from ..digest import subscribers as subs
-from ..digest.errors import DigestError
 from ..digest.subscribers import ImportCounts, SubscriberFileError
+from ..errors import DateError, DigestError
 from ..store import Store, StoreError
-from ..timeutil import DateError, now_utc, parse_date
+from ..timeutil import now_utc, parse_date
 from .context import EXIT_FATAL, EXIT_OK, EXIT_REJECTED, fail, fatal, progress_bar
 
 # wide enough for the status table when the output goes to a file or a pipe

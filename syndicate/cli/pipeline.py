@@ -121,7 +121,7 @@ def run(obj: Ctx, once: bool) -> None:
     a system cron call.
     """
     from .. import jobs
-    from ..lock import AlreadyRunning
+    from ..errors import AlreadyRunning
 
     if once:
         with handled():

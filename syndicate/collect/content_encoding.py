@@ -10,18 +10,12 @@ from __future__ import annotations
 import zlib
 from typing import Protocol
 
+from ..errors import BadEncoding, TooLarge
+
 try:
     import brotli
 except ImportError:  # pragma: no cover - brotli is a dependency; this keeps it optional
     brotli = None
-
-
-class TooLarge(Exception):
-    """The body (raw or decoded) is larger than the source allows."""
-
-
-class BadEncoding(ValueError):
-    """The body is not valid for its Content-Encoding."""
 
 
 class Decoder(Protocol):

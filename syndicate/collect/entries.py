@@ -24,7 +24,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
-from ..timeutil import DateError, parse_date
+from ..errors import DateError, FeedError
+from ..timeutil import parse_date
 from .charset import to_utf8
 from .clean import strip_control
 
@@ -33,10 +34,6 @@ log = logging.getLogger(__name__)
 MAX_ID = 900  # longer ids are hashed: the store's key column holds 1000 characters
 MAX_ENTRY_TERMS = 50  # an upstream entry's categories past this are dropped, not stored
 _WS_RE = re.compile(r"\s+")
-
-
-class FeedError(Exception):
-    """The bytes hold no usable feed; ``str()`` says why."""
 
 
 @dataclass

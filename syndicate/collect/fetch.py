@@ -20,8 +20,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .content_encoding import TooLarge, accept_encoding, decoder_for
-from .guard import GuardedTransport, RefusedAddress, deadline
+from ..errors import RefusedAddress, TooLarge
+from .content_encoding import accept_encoding, decoder_for
+from .guard import GuardedTransport, deadline
 
 log = logging.getLogger(__name__)
 

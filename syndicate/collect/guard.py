@@ -26,11 +26,9 @@ from typing import Any
 import httpcore
 import httpx
 
+from ..errors import RefusedAddress
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class RefusedAddress(Exception):
-    """The host resolves to an address a source may not reach (private network, …)."""
 
 
 _local = threading.local()  # each fetch runs in one thread: its deadline lives there

@@ -26,10 +26,11 @@ from zoneinfo import ZoneInfo
 
 from .. import safeyaml
 from ..config import CleanRules, PostsSource, SiteConfig
+from ..errors import DateError, SlugError, SourceError
 from ..model import ParsedPost, Rejection
-from ..slugs import SlugError, check_name
+from ..slugs import check_name
 from ..terms import guess_slug
-from ..timeutil import DateError, parse_date
+from ..timeutil import parse_date
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -177,10 +178,6 @@ class ParseContext:
 
 
 ParseResult = ParsedPost | Rejection | Skip | Unchanged
-
-
-class SourceError(Exception):
-    """The source as a whole cannot be read (missing folder): nothing is withdrawn."""
 
 
 def site_root(source: PostsSource) -> tuple[Path, list[Path]]:

@@ -19,12 +19,13 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..config import Config, FeedSource
+from ..errors import FeedError
 from ..model import CollectCounts, Rejection
 from ..store import Store
 from ..terms import CategoryRegistry, TagRegistry
 from ..timeutil import now_utc, parse_duration
 from . import feedstate
-from .entries import FeedError, assign_keys, parse_feed
+from .entries import assign_keys, parse_feed
 from .fetch import Fetcher, FetchRequest, FetchResult
 from .save import save_entries, stored_entries
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
-from ..publish.writer import write_if_changed
 from ..config import Config, DigestConfig
+from ..publish.writer import write_if_changed
 from ..store import Store
 from . import ledger
 from .compose import archive_url

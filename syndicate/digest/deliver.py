@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..config import Config, SmtpConfig
-from .errors import DeliveryAborted
+from ..errors import DeliveryAborted
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from .. import stopping
 from ..config import Config, DigestConfig
+from ..errors import DeliveryAborted, DigestError
 from ..store import Store
 from ..timeutil import now_utc
 from . import archive, compose, ledger, subscribers, tokens
 from .compose import EditionPlan
 from .deliver import Transport, transports_for
-from .errors import DeliveryAborted, DigestError
 from .message import MessageFactory
 from .render import Placeholders, Renderer
 from .sender import Sender, Variants

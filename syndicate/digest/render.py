@@ -31,8 +31,8 @@ from jinja2 import (
 from premailer import Premailer
 
 from ..config import Config, DigestConfig
+from ..errors import DigestError
 from .compose import EditionView, SectionView
-from .errors import DigestError
 
 logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
 logging.getLogger("cssutils").setLevel(logging.CRITICAL)

@@ -16,13 +16,13 @@ import threading
 from dataclasses import dataclass
 
 from ..config import Config, DigestConfig
+from ..errors import DeliveryAborted
 from ..model import Post
 from ..store import Store
 from ..timeutil import now_utc
 from . import compose, ledger
 from .compose import EditionPlan
 from .deliver import Outcome, Transport
-from .errors import DeliveryAborted
 from .message import MessageFactory
 from .render import Rendered, Renderer
 from .subscribers import ACTIVE, BOUNCE_AFTER

@@ -15,7 +15,7 @@ import os
 import re
 from urllib.parse import quote
 
-from .errors import SecretMissing
+from ..errors import SecretMissing
 
 ENV_SECRET = "SYNDICATE_SECRET"
 _PURPOSE = b"syndicate-subscriber:v1:"

@@ -13,9 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-class UnsafePath(ValueError):
-    pass
+from ..errors import UnsafePath
 
 
 def inside(root: Path, relative: str) -> Path:

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from ..config import Config
 from ..digest import tokens
-from ..digest.errors import SecretMissing
+from ..errors import SecretMissing
 from ..store import Store, StoreError
 from . import archive_pages, healthz, subscription
 from .redirects import SlashRedirect

@@ -1,6 +1,6 @@
 """Run the app under uvicorn and say where it listens.
 
-Kept apart from ``cli.py`` so the command stays thin and tests can start
+Kept apart from ``cli/`` so the command stays thin and tests can start
 the same server in a thread (``make_server``) or as ``syndicate serve``.
 """
 
