@@ -11,15 +11,17 @@ spring-forward gap right after the gap.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import Config, JobConfig
 from .timeutil import parse_duration
+
+if TYPE_CHECKING:  # config validates cron expressions with cron_trigger: no cycle
+    from .config import Config, JobConfig
 
 
 def cron_trigger(expr: str, tz: tzinfo) -> CronTrigger:
