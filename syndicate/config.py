@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from . import safeyaml
+from .errors import ConfigError
 from .slugs import MAX_SLUG, SLUG_RE, is_slug, slugify
 from .timeutil import parse_duration
 
@@ -38,10 +39,6 @@ PERMALINK_STYLES = {
     "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
     "none": "/:categories/:title:output_ext",
 }
-
-
-class ConfigError(Exception):
-    """The config cannot be used; ``str()`` is the message to show."""
 
 
 class Strict(BaseModel):

@@ -19,9 +19,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .. import logs
-from ..config import Config, ConfigError, load
+from ..config import Config, load
+from ..errors import ConfigError, InputError, StoreError, SyndicateError
 from ..model import CollectCounts
-from ..store import Store, StoreError, redact_url
+from ..store import Store, redact_url
 
 EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 2
 log = logging.getLogger("syndicate")
@@ -69,13 +70,23 @@ def fail(message: str, code: int = EXIT_FATAL) -> NoReturn:
 
 
 def fatal(exc: BaseException, store: str | None = None) -> NoReturn:
-    """Exit 1 with one line naming what failed; the traceback only with --log-level debug."""
+    """Exit with one line naming what failed; the traceback only with --log-level debug.
+
+    The one place where the error tree meets exit codes: an ``InputError``
+    that reaches a command is a rejected input (2), every other error is
+    fatal (1). Our own errors say what they mean in ``str()``; anything else
+    is described with the file and line it came from.
+    """
     log.debug("traceback of the error below", exc_info=exc)
     if isinstance(exc, ConfigError):
         text = str(exc)
         fail(f"invalid config:\n{text}" if "\n" in text else f"invalid config: {text}")
     if isinstance(exc, StoreError):
         fail(f"store: {exc}")
+    if isinstance(exc, InputError):
+        fail(str(exc), EXIT_REJECTED)
+    if isinstance(exc, SyndicateError):
+        fail(str(exc))
     fail(logs.describe(exc, store))
 
 
@@ -87,7 +98,7 @@ def _store_label(ctx: click.Context) -> str | None:
 def handled() -> Iterator[None]:
     try:
         yield
-    except (ConfigError, StoreError) as exc:
+    except SyndicateError as exc:
         fatal(exc)
 
 

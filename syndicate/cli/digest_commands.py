@@ -8,8 +8,6 @@ everywhere: 0 ok, 2 some inputs rejected or some messages refused, 1 fatal.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -18,27 +16,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..config import Config, ConfigError
+from ..config import Config
 from ..digest import editions, ledger, tokens
 from ..digest import subscribers as subs
-from ..digest.subscribers import ImportCounts, SubscriberFileError
-from ..errors import DateError, DigestError
-from ..store import Store, StoreError
+from ..digest.subscribers import ImportCounts
+from ..errors import DateError
+from ..store import Store
 from ..timeutil import now_utc, parse_date
-from .context import EXIT_FATAL, EXIT_OK, EXIT_REJECTED, fail, fatal, progress_bar
+from .context import EXIT_FATAL, EXIT_OK, EXIT_REJECTED, fail, handled, progress_bar
 
 # wide enough for the status table when the output goes to a file or a pipe
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-
-
-@contextmanager
-def _handled() -> Iterator[None]:
-    try:
-        yield
-    except (ConfigError, StoreError) as exc:
-        fatal(exc)
-    except (DigestError, SubscriberFileError) as exc:
-        fail(str(exc))
 
 
 def _parse_now(value: str | None, tz: tzinfo) -> datetime | None:
@@ -100,7 +88,7 @@ def preview(
     Shows what a subscriber (or, without --subscriber, somebody who chose
     every category) would get if `digest send` ran now.
     """
-    with _handled():
+    with handled():
         result = editions.preview(
             obj.cfg, obj.store, name, now=_parse_now(now_text, obj.cfg.site.tz), address=address
         )
@@ -137,7 +125,7 @@ def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | 
     """
     if name and all_:
         raise click.UsageError("give a digest NAME or --all, not both")
-    with _handled():
+    with handled():
         cfg, store = obj.cfg, obj.store
         if not cfg.digests:
             fail("no digests configured (add a `digests:` section to the config)")
@@ -171,7 +159,7 @@ def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | 
 @click.pass_obj
 def status(obj: Any, limit: int) -> None:
     """Editions, newest first, with their sent / pending / failed / skipped counts."""
-    with _handled():
+    with handled():
         cfg, store = obj.cfg, obj.store
         rows = ledger.overview(store, limit)
     out.print(_status_table(cfg, rows))
@@ -253,7 +241,7 @@ def _entry(
 @click.pass_obj
 def add(obj: Any, address: str, name: str, categories: str, digests: str) -> None:
     """Add ADDRESS, or update it (an unsubscribed address is subscribed again)."""
-    with _handled():
+    with handled():
         cfg, store = obj.cfg, obj.store
         entry = _entry(cfg, store, address, name, categories, digests)
         sub, action = subs.add(cfg, store, entry, now=now_utc())
@@ -267,7 +255,7 @@ def add(obj: Any, address: str, name: str, categories: str, digests: str) -> Non
 @click.pass_obj
 def remove(obj: Any, address: str, purge: bool) -> None:
     """Unsubscribe ADDRESS (remembered, so a file import cannot bring it back)."""
-    with _handled():
+    with handled():
         action = subs.remove(obj.store, address, now=now_utc(), purge=purge)
     if action is None:
         fail(f"no subscriber {address}")
@@ -279,7 +267,7 @@ def remove(obj: Any, address: str, purge: bool) -> None:
 @click.pass_obj
 def list_(obj: Any, status: str | None) -> None:
     """Every subscriber with their categories, digests and status."""
-    with _handled():
+    with handled():
         store = obj.store
         rows = subs.iter_subscribers(store, status=status)
         first = next(rows, None)
@@ -317,7 +305,7 @@ def import_(obj: Any, file: Path, sync: bool) -> None:
     Rows with an invalid address, an unknown digest or a bad category are
     listed with their file:line and skipped (exit 2); the rest is imported.
     """
-    with _handled():
+    with handled():
         counts = subs.import_file(obj.cfg, obj.store, file, now=now_utc(), sync=sync)
     _report_import(counts)
     print(f"imported {file}: {counts.describe()}")

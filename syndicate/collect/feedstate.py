@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..config import FeedSource
+from ..errors import NameTaken
 from ..store import Store, sources
 from .fetch import FetchResult
 
@@ -34,10 +35,6 @@ KIND = "feed"
 MAX_BACKOFF = timedelta(hours=24)
 MAX_RETRY_AFTER = timedelta(days=7)
 REDIRECT_CONFIRMATIONS = 3
-
-
-class NameTaken(Exception):
-    """Another kind of source already has this name (names key the store's sources)."""
 
 
 @dataclass

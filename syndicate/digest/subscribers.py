@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from .. import safeyaml
 from ..config import Config
+from ..errors import SubscriberFileError
 from ..model import Rejection
 from ..slugs import SLUG_RE, SlugError, slugify
 from ..store import Store, deliveries, meta, subscribers
@@ -166,10 +167,6 @@ class Choices:
 
 
 # -- files ----------------------------------------------------------------
-
-
-class SubscriberFileError(Exception):
-    """The file as a whole cannot be read (missing, bad header, not a list); exit 1."""
 
 
 def read_file(

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from ..errors import StoreError
 from ..logs import one_line
 from ..model import Category, Post, Tag
 from ..timeutil import now_utc, with_offset
@@ -58,10 +59,6 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
-
-
-class StoreError(Exception):
-    """The store cannot be used; ``str()`` names the file or URL and the reason."""
 
 
 def redact_url(url: str) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 from ..config import Config
 from ..digest.compose import digest_categories
 from ..digest.subscribers import Subscriber
+from ..errors import InvalidChoice
 from ..store import Store, subscribers
 
 
@@ -50,10 +51,6 @@ def choices(cfg: Config, store: Store, sub: Subscriber) -> Choices:
         ),
         digests=tuple(Option(n, n, not sub.digests or n in sub.digests) for n in digests),
     )
-
-
-class InvalidChoice(ValueError):
-    """A value the form never offered, or nothing chosen at all; ``str()`` is shown."""
 
 
 _NONE_CHOSEN = {

@@ -22,6 +22,7 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
+from ..errors import StoreUnavailable
 from ..store import Store, StoreError
 from .static import FileServer
 
@@ -32,13 +33,6 @@ RETRY_AFTER = "120"  # seconds, on every 503 caused by the store
 # /healthz keeps reporting a failed write this long, unless a later write succeeds
 WRITE_FAILURE_HOLD = 300.0
 STORE_ERRORS = (StoreError, SQLAlchemyError, OSError)
-
-
-class StoreUnavailable(Exception):
-    """The store cannot be opened, trusted or written right now (503).
-
-    The message is a short reason for /healthz: never a path or error text.
-    """
 
 
 def _file_id(path: Path) -> tuple[int, int]:
