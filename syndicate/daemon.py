@@ -42,7 +42,8 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from . import jobs, stopping
-from .config import Config, ConfigError, JobConfig, load
+from .config import Config, JobConfig, load
+from .errors import ConfigError
 from .lock import DaemonLock, lock_path
 from .store import Store
 from .timeutil import now_utc, parse_duration

@@ -58,7 +58,7 @@ class WallClockCronTrigger(BaseTrigger):
             real = candidate.replace(tzinfo=self.tz).astimezone(UTC).astimezone(self.tz)
             # compare instants in UTC: aware datetimes sharing a tzinfo compare by
             # wall time in Python, which is exactly what goes wrong around DST
-            real_utc = real.astimezone(UTC)
+            real_utc: datetime = real.astimezone(UTC)
             floor = (previous_fire_time if previous_fire_time is not None else now).astimezone(UTC)
             if real_utc > floor or (previous_fire_time is None and real_utc == floor):
                 return real_utc

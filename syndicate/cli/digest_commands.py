@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from rich.console import Console
@@ -181,7 +181,8 @@ def _status_table(cfg: Config, rows: list[dict[str, Any]]) -> Table | str:
         "skipped",
         "state",
     ):
-        justify = "right" if col in ("items", "sent", "pending", "failed", "skipped") else "left"
+        numeric = col in ("items", "sent", "pending", "failed", "skipped")
+        justify: Literal["right", "left"] = "right" if numeric else "left"
         table.add_column(col, justify=justify)
     for r in rows:
         e: ledger.EditionRow = r["edition"]

@@ -168,7 +168,7 @@ def _inner_html(root: lxml.html.HtmlElement) -> str:
     that text is kept unescaped as it always was, so that path stays as it was.
     """
     if not root.text and not root.attrib:
-        whole = lxml.html.tostring(root, encoding="unicode")
+        whole: str = lxml.html.tostring(root, encoding="unicode")
         if whole.startswith("<div>") and whole.endswith("</div>"):
             return whole[5:-6]
     return (root.text or "") + "".join(

@@ -120,7 +120,7 @@ def _body(e: Any) -> str:
     """``content[0]`` when there is one, else the summary; plain text becomes a paragraph."""
     for detail in [*(e.get("content") or [])[:1], e.get("summary_detail")]:
         if detail and (detail.get("value") or "").strip():
-            value = detail["value"]
+            value: str = detail["value"]
             if "html" in (detail.get("type") or "text/html"):
                 return value
             return "".join(

@@ -50,7 +50,7 @@ def remaining(timeout: float | None = None) -> float | None:
     end = getattr(_local, "deadline", None)
     if end is None:
         return timeout
-    left = end - time.monotonic()
+    left: float = end - time.monotonic()
     return left if timeout is None else min(timeout, left)
 
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from .. import safeyaml
 from ..config import CleanRules, PostsSource, SiteConfig
-from ..errors import DateError, SlugError, SourceError
+from ..errors import DateError, SlugError, SourceError, YamlError
 from ..model import ParsedPost, Rejection
 from ..slugs import check_name
 from ..terms import guess_slug
@@ -311,7 +311,8 @@ def _text(fm: dict[str, Any], key: str) -> str:
 
 
 def _kind(value: object) -> str:
-    return {list: "list", dict: "mapping"}.get(type(value), type(value).__name__)
+    kinds: dict[type, str] = {list: "list", dict: "mapping"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _pluralized(fm: dict[str, Any], singular: str, plural: str) -> list[str]:
@@ -442,7 +443,7 @@ def _parse_text(
         raise _Reject("no front matter (a post file starts with a --- line)")
     try:
         fm = safeyaml.load(m.group(1)) or {}
-    except safeyaml.YamlError as exc:
+    except YamlError as exc:
         # +1: the front matter starts on the file's second line
         where = f" at line {exc.line + 1}" if exc.line is not None else ""
         raise _Reject(f"invalid YAML in front matter{where}: {exc.reason}") from None

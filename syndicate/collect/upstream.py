@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..config import Config, FeedSource
-from ..errors import FeedError
+from ..errors import FeedError, NameTaken
 from ..model import CollectCounts, Rejection
 from ..store import Store
 from ..terms import CategoryRegistry, TagRegistry
@@ -61,7 +61,7 @@ def collect_feed_sources(
         try:
             with store.begin() as conn:
                 states[source.label] = state = feedstate.load(conn, source)
-        except feedstate.NameTaken as exc:
+        except NameTaken as exc:
             _reject(counts, source.label, str(exc))
             continue
         if feedstate.is_due(state, now, force):

@@ -72,7 +72,7 @@ def _personal_header(name: str, value: Any) -> bytes:
         line = f"To: {display} <{addr}>" if display else f"To: {addr}"
     else:
         line = f"{name}: {value}"
-    if len(line) <= POLICY.max_line_length and line.isascii():
+    if len(line) <= (POLICY.max_line_length or 78) and line.isascii():
         return line.encode("ascii") + _CRLF
     return _header(name, value)
 

@@ -22,12 +22,12 @@ from starlette.routing import Route
 
 from ..config import Config
 from ..digest import tokens
-from ..errors import SecretMissing
+from ..errors import SecretMissing, StoreUnavailable
 from ..store import Store, StoreError
 from . import archive_pages, healthz, subscription
 from .redirects import SlashRedirect
 from .security import Guard
-from .state import RETRY_AFTER, StoreHandle, StoreUnavailable, WebState
+from .state import RETRY_AFTER, StoreHandle, WebState
 
 log = logging.getLogger(__name__)
 ROBOTS = "User-agent: *\nDisallow: /unsubscribe\nDisallow: /preferences\n"

@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..digest import ledger
+from ..errors import StoreUnavailable
 from ..slugs import SLUG_RE
 from ..store import StoreError
 from .rendering import page
-from .state import StoreUnavailable, WebState
+from .state import WebState
 
 EDITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.html$")
 FEED_NAME = "index.atom"  # as digest/archive.py writes it

@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from ..errors import StoreUnavailable
 from ..store import StoreError
-from .state import StoreUnavailable, WebState
+from .state import WebState
 
 NO_STORE = {"cache-control": "no-store"}
 

@@ -21,10 +21,11 @@ from starlette.responses import Response
 from ..digest import subscribers as subs
 from ..digest import tokens
 from ..digest.subscribers import UNSUBSCRIBED, Subscriber
+from ..errors import InvalidChoice, StoreUnavailable
 from ..timeutil import now_utc
 from . import preferences as prefs
 from .rendering import invalid_link, mask_address, page, plain
-from .state import RETRY_AFTER, StoreUnavailable, WebState
+from .state import RETRY_AFTER, WebState
 
 MAX_FIELDS = 200  # a preferences form has a box per category and digest, no more
 
@@ -145,7 +146,7 @@ async def preferences(request: Request) -> Response:
                     if digests
                     else ()
                 )
-            except prefs.InvalidChoice as exc:
+            except InvalidChoice as exc:
                 error = str(exc)
             else:
                 subscriber_id, when = sub.id, now_utc()
@@ -155,7 +156,8 @@ async def preferences(request: Request) -> Response:
                         store, subscriber_id, chosen_cats, chosen_digests, when
                     ),
                 )
-                sub = await run_in_threadpool(subs.get_by_id, store, sub.id) or sub
+                fresh: Subscriber | None = await run_in_threadpool(subs.get_by_id, store, sub.id)
+                sub = fresh or sub
                 saved = True
         options = await run_in_threadpool(prefs.choices, state.cfg, store, sub)
     except StoreUnavailable:
