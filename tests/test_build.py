@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from lxml import etree
 
 from syndicate.cli import main
-from syndicate.collect.clean import strip_control
 from syndicate.collect.collector import collect
 from syndicate.errors import UnsafePath
 from syndicate.publish.build import build
-from syndicate.publish.writer import inside
+from syndicate.text import strip_control
+from syndicate.writer import inside
 
 from .conftest import DATA, NOW
 

@@ -18,9 +18,9 @@ import lxml.html
 import nh3
 
 from ..config import CleanRules
+from ..text import strip_control
 
 # Everything XML 1.0 cannot carry, plus lone surrogates.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 _WS_RE = re.compile(r"\s+")
 _SENTENCE_END_RE = re.compile(r"(?:[。！？!?…]+[”’」』）)\"']*)|(?:\.[”’\"')]*(?=\s|$))")
 _SEPARATORS_RE = re.compile(r"^[\s｜|/·•,，、\-–—]*$")
@@ -52,11 +52,6 @@ class Cleaned:
     summary: str
     source_name: str = ""
     original_url: str = ""
-
-
-def strip_control(text: str) -> str:
-    """Drop characters XML cannot carry; they break feeds for every reader."""
-    return _CONTROL_RE.sub("", text)
 
 
 def sanitize(html: str) -> str:

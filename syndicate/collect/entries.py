@@ -25,9 +25,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import feedparser
 
 from ..errors import DateError, FeedError
+from ..text import strip_control
 from ..timeutil import parse_date
 from .charset import to_utf8
-from .clean import strip_control
 
 log = logging.getLogger(__name__)
 

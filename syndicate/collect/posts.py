@@ -30,6 +30,7 @@ from ..errors import DateError, SlugError, SourceError, YamlError
 from ..model import ParsedPost, Rejection
 from ..slugs import check_name
 from ..terms import guess_slug
+from ..text import strip_control
 from ..timeutil import parse_date
 
 if TYPE_CHECKING:
@@ -488,7 +489,7 @@ def _parse_text(
     raw_cats = _dedupe_by(raw_cats, cat_slugs)
     cat_slugs = list(dict.fromkeys(cat_slugs))
 
-    from .clean import clean_html, strip_control, summarize
+    from .clean import clean_html, summarize
 
     slug = strip_control(_text(fm, "slug") or file_slug).strip()
     if not slug or "/" in slug or ".." in slug:

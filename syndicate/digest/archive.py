@@ -13,8 +13,8 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 
 from ..config import Config, DigestConfig
-from ..publish.writer import write_if_changed
 from ..store import Store
+from ..writer import write_if_changed
 from . import ledger
 from .compose import archive_url
 

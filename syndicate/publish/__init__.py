@@ -1,6 +1,7 @@
 """Publish: store → ``feeds.dir`` (RSS, Atom, JSON Feed, OPML, index page, XSL, snippets).
 
 ``build.py`` runs a build; ``formats.py`` renders one feed in each format,
-``listing.py`` the files that list the feeds, ``writer.py`` writes them
-atomically and only when changed, ``websub.py`` pings the hub.
+``listing.py`` the files that list the feeds, ``websub.py`` pings the hub;
+files are written atomically and only when changed by ``syndicate/writer.py``,
+which the digest archive shares.
 """

@@ -27,7 +27,7 @@ from ..terms import CategoryRegistry
 from .formats import EPOCH, RENDERERS, FeedSpec, feed_updated
 from .listing import Listing, index_bytes, opml_bytes, snippet
 from .websub import ping
-from .writer import Output
+from ..writer import Output
 
 log = logging.getLogger(__name__)
 FINGERPRINT_KEY = "build_fingerprint"

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from .. import __version__
-from ..collect.clean import strip_control
 from ..config import Config
 from ..model import Post
+from ..text import strip_control
 
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator

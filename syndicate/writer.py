@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UnsafePath
+from .errors import UnsafePath
 
 
 def inside(root: Path, relative: str) -> Path:
