@@ -275,6 +275,21 @@ class DigestConfig(Strict):
 class SubscribersConfig(Strict):
     file: Path | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        """``subscribers: PATH`` is how people write it: short for ``{file: PATH}``."""
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("empty path: give the subscribers file, e.g. subscribers.csv")
+            return {"file": value}
+        if value is not None and not isinstance(value, dict | SubscribersConfig):
+            raise ValueError(
+                f"got {type(value).__name__} {value!r}: give the subscribers file's path"
+                " (subscribers: subscribers.csv) or a mapping (subscribers: {file: PATH})"
+            )
+        return value
+
 
 class SmtpConfig(Strict):
     host: str = "127.0.0.1"
@@ -396,6 +411,9 @@ class Config(Strict):
     jobs: dict[str, JobConfig] = {}
     daemon: DaemonConfig = DaemonConfig()
     serve: ServeConfig = ServeConfig()
+    # the site's own templates, searched file by file before the packaged ones; load()
+    # sets it (default: templates/ beside the config file), and a missing folder is fine
+    templates: Path | None = None
 
     # set by load(): where the file was, for messages and relative paths
     path: Annotated[Path, Field(exclude=True)] = Path(DEFAULT_CONFIG)
@@ -409,6 +427,13 @@ class Config(Strict):
                     f"category slug {slug!r} must match [a-z0-9-]+, at most {MAX_SLUG}"
                     " characters and not a reserved name (con, nul, all, index, …)"
                 )
+        return v
+
+    @field_validator("templates", mode="before")
+    @classmethod
+    def _templates_path(cls, v: Any) -> Any:
+        if isinstance(v, str) and not v.strip():  # Path("") would be the working directory
+            raise ValueError("empty path: give the folder, or leave the key out for templates/")
         return v
 
     @model_validator(mode="after")
@@ -536,6 +561,8 @@ def _items(value: Any) -> list[Any]:
 
 def _resolve_digest_paths(cfg: dict[str, Any], fix: Any) -> None:
     subs = cfg.get("subscribers")
+    if isinstance(subs, str) and subs.strip():  # the short form: subscribers: PATH
+        cfg["subscribers"] = fix(subs)
     if isinstance(subs, dict) and subs.get("file"):
         subs["file"] = fix(subs["file"])
     delivery = cfg.get("delivery")
@@ -562,7 +589,14 @@ def _resolve_daemon_paths(cfg: dict[str, Any], fix: Any) -> None:
         daemon["health_file"] = fix(daemon.get("health_file") or "var/health.json")
 
 
-_RESOLVERS: list[Any] = [_resolve_digest_paths, _resolve_daemon_paths]
+def _resolve_templates_path(cfg: dict[str, Any], fix: Any) -> None:
+    """``templates:``, by default the folder beside the config file (it need not exist)."""
+    if cfg.get("templates") is None:
+        cfg["templates"] = "templates"
+    cfg["templates"] = fix(cfg["templates"])
+
+
+_RESOLVERS: list[Any] = [_resolve_digest_paths, _resolve_daemon_paths, _resolve_templates_path]
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -99,3 +99,50 @@ def test_source_names_are_unique(site):
         """,
     )
     assert "schedule.yaml:4: sources.1.name: 'news' names two sources" in msg
+
+
+def test_subscribers_short_form_is_a_path_beside_the_config(site, monkeypatch):
+    monkeypatch.chdir("/")
+    site.extend_config("subscribers: lists/subscribers.csv\n")
+    assert site.cfg().subscribers.file == site.root / "lists/subscribers.csv"
+    site.write_config(
+        site.config_path.read_text().replace(
+            "subscribers: lists/subscribers.csv", "subscribers: {file: lists/subscribers.csv}"
+        )
+    )
+    assert site.cfg().subscribers.file == site.root / "lists/subscribers.csv"
+    site.write_config(
+        site.config_path.read_text().replace(
+            "subscribers: {file: lists/subscribers.csv}", "subscribers: /srv/subscribers.csv"
+        )
+    )
+    assert site.cfg().subscribers.file == Path("/srv/subscribers.csv")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[a.csv]", "got list ['a.csv']: give the subscribers file's path"),
+        ("42", "got int 42: give the subscribers file's path"),
+        ('""', "empty path: give the subscribers file"),
+        ("{file: a.csv, typo: 1}", "unknown key"),
+    ],
+)
+def test_bad_subscribers_value_names_line_and_key(site, value, message):
+    site.extend_config(f"delivery: {{maildir: out}}\nsubscribers: {value}\n")
+    msg = _error(site, site.config_path.read_text())
+    line = site.config_path.read_text().splitlines().index(f"subscribers: {value}") + 1
+    assert f"schedule.yaml:{line}: subscribers" in msg and message in msg, msg
+
+
+def test_templates_folder_key(site, monkeypatch):
+    monkeypatch.chdir("/")
+    assert site.cfg().templates == site.root / "templates"  # the default, missing is fine
+    site.extend_config("templates: look/mine\n")
+    assert site.cfg().templates == site.root / "look/mine"
+    text = site.config_path.read_text()
+    site.write_config(text.replace("templates: look/mine", "templates: /srv/look"))
+    assert site.cfg().templates == Path("/srv/look")
+    site.write_config(text.replace("templates: look/mine", 'templates: ""'))
+    with pytest.raises(ConfigError, match=r"schedule.yaml:\d+: templates: empty path"):
+        site.cfg()

@@ -106,3 +106,4 @@ LazyGroup.lazy.update(
     digest="syndicate.cli.digest_commands:digest",
     subscribers="syndicate.cli.digest_commands:subscribers",
 )
+LazyGroup.lazy["templates"] = "syndicate.cli.template_commands:templates"  # list, eject

@@ -16,20 +16,13 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import (
-    Environment,
-    FileSystemLoader,
-    PackageLoader,
-    StrictUndefined,
-    Template,
-    TemplateError,
-)
+from jinja2 import Environment, StrictUndefined, Template, TemplateError
 from premailer import Premailer
 
+from .. import templating
 from ..config import Config, DigestConfig
 from ..errors import DigestError
 from .compose import EditionView, SectionView
@@ -124,9 +117,9 @@ class Renderer:
         self.digest = digest
         self.ph = placeholders
         t = digest.templates
-        self.html_t = _template(t.html, "digest.html.j2", autoescape=True)
-        self.text_t = _template(t.text, "digest.txt.j2", autoescape=False)
-        self.css = _read_css(t.css)
+        self.html_t = _template(t.html, "digest.html.j2", cfg.templates)
+        self.text_t = _template(t.text, "digest.txt.j2", cfg.templates)
+        self.css = _read_css(t.css, cfg.templates)
         plain = Environment(autoescape=False, undefined=StrictUndefined)
         try:
             self.subject_t = plain.from_string(digest.subject)
@@ -225,42 +218,21 @@ def _trimmed(edition: EditionView, shown: list[int]) -> EditionView:
     return replace(edition, sections=sections)
 
 
-_PACKAGE_ENVS: dict[bool, Environment] = {}
-
-
-def _env(loader: Any, autoescape: bool) -> Environment:
-    return Environment(
-        loader=loader,
-        autoescape=autoescape,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-def _template(override: Path | None, default: str, *, autoescape: bool) -> Template:
-    """A configured template file, else the one shipped in the package (works from a wheel)."""
+def _template(override: Path | None, default: str, folder: Path | None) -> Template:
+    """The digest's own file, else the site's ``templates/`` one, else the package's."""
     try:
-        if override is not None:
-            if not override.is_file():
-                raise DigestError(f"template not found: {override}")
-            return _env(FileSystemLoader(str(override.parent)), autoescape).get_template(
-                override.name
-            )
-        if autoescape not in _PACKAGE_ENVS:
-            _PACKAGE_ENVS[autoescape] = _env(PackageLoader("syndicate", "templates"), autoescape)
-        return _PACKAGE_ENVS[autoescape].get_template(default)
+        if override is not None and not override.is_file():
+            raise DigestError(f"template not found: {override}")
+        return templating.template(default, folder, override=override)
     except TemplateError as exc:
-        where = override or default
+        where = templating.resolve(default, folder, override=override)
         line = getattr(exc, "lineno", None)
         raise DigestError(f"{where}{f':{line}' if line else ''}: template error: {exc}") from None
 
 
-def _read_css(override: Path | None) -> str:
-    if override is not None:
-        try:
-            return override.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise DigestError(f"{override}: cannot read CSS: {exc}") from None
-    return (resources.files("syndicate") / "templates" / "digest.css").read_text(encoding="utf-8")
+def _read_css(override: Path | None, folder: Path | None) -> str:
+    try:
+        return templating.read_text("digest.css", folder, override=override)
+    except OSError as exc:
+        where = templating.resolve("digest.css", folder, override=override)
+        raise DigestError(f"{where}: cannot read CSS: {exc}") from None

@@ -18,26 +18,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, templating
 from ..config import Config
 from ..model import Post
 from ..slugs import is_slug
 from ..store import Store
 from ..terms import CategoryRegistry
+from ..writer import Output
 from .formats import EPOCH, RENDERERS, FeedSpec, feed_updated
 from .listing import Listing, index_bytes, opml_bytes, snippet
 from .websub import ping
-from ..writer import Output
 
 log = logging.getLogger(__name__)
 FINGERPRINT_KEY = "build_fingerprint"
+# what the feed files depend on; each is the site folder's file, else the package's
 TEMPLATES = ("index.html.j2", "snippet.html.j2", "feed.xsl")
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
-
-
-def package_file(name: str) -> bytes:
-    """``templating.package_file``, without importing jinja2 (a no-op build never renders)."""
-    return (TEMPLATE_DIR / name).read_bytes()
 
 
 @dataclass
@@ -114,7 +109,10 @@ def _config_state(cfg: Config) -> dict[str, object]:
         "site": cfg.site.model_dump(mode="json"),
         "feeds": cfg.feeds.model_dump(mode="json"),
         "categories": cfg.categories,
-        "templates": [hashlib.sha256(package_file(t)).hexdigest() for t in TEMPLATES],
+        # an edited (or new, or removed) override changes this, so the next build renders
+        "templates": [
+            hashlib.sha256(templating.read_bytes(t, cfg.templates)).hexdigest() for t in TEMPLATES
+        ],
     }
 
 
@@ -210,7 +208,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
 
     out.put("feeds.opml", opml_bytes(cfg, listings, newest_overall))
     out.put("index.html", index_bytes(cfg, listings, newest_overall))
-    out.put("feed.xsl", package_file("feed.xsl"))
+    out.put("feed.xsl", templating.read_bytes("feed.xsl", cfg.templates))
     result.written, result.unchanged = out.written, out.unchanged
 
     if cfg.feeds.hub:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from ..config import Config
+from ..templating import template
 from .formats import MEDIA_TYPES, FeedSpec
-
-if TYPE_CHECKING:
-    from jinja2 import Environment
 
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
@@ -42,21 +38,10 @@ def feed_links(cfg: Config, spec: FeedSpec) -> list[dict[str, str]]:
     ]
 
 
-@functools.cache
-def _environment() -> Environment:
-    """One environment per process: each new one would compile its templates again.
-
-    (jinja2 is imported only when something is rendered.)
-    """
-    from ..templating import environment
-
-    return environment()
-
-
 def snippet(cfg: Config, spec: FeedSpec) -> str:
     """``<link rel="alternate">`` tags for the site's own category page."""
-    env = _environment()
-    return env.get_template("snippet.html.j2").render(links=feed_links(cfg, spec))
+    # the site folder's snippet.html.j2, else the package's (jinja2 is imported only here)
+    return template("snippet.html.j2", cfg.templates).render(links=feed_links(cfg, spec))
 
 
 def opml_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes:
@@ -87,7 +72,6 @@ def opml_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes
 
 
 def index_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes:
-    env = _environment()
     tz = cfg.site.tz
     rows = []
     for item in listings:
@@ -104,7 +88,7 @@ def index_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> byte
                 "links": feed_links(cfg, item.spec),
             }
         )
-    html = env.get_template("index.html.j2").render(
+    html = template("index.html.j2", cfg.templates).render(
         site=cfg.site,
         rows=rows,
         opml_url=f"{cfg.feeds_base_url}feeds.opml",

@@ -1,27 +1,23 @@
 """Render the server's own pages from ``templates/web/*.j2`` (Jinja2, autoescaped).
 
+Each page is the site folder's ``web/<name>`` if there is one, else the
+packaged default (see ``templating``).
+
 Pages are Chinese first with English subtitles, in ``site.language``; they
 carry no script and no external resources, so the strict CSP holds.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment
 from starlette.responses import HTMLResponse, PlainTextResponse
 
 from ..config import Config
-from ..templating import environment
+from ..templating import template as load_template
 
 PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
 PUBLIC = {"cache-control": "public, max-age=300"}
-
-
-@lru_cache(maxsize=1)
-def _env() -> Environment:
-    return environment()
 
 
 def page(
@@ -33,7 +29,7 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """A page; ``private`` ones (token pages) are neither cached nor indexed."""
-    html = _env().get_template(f"web/{template}").render(site=cfg.site, **context)
+    html = load_template(f"web/{template}", cfg.templates).render(site=cfg.site, **context)
     headers = PRIVATE if private else PUBLIC
     return HTMLResponse(html, status_code=status, headers=dict(headers))
 
