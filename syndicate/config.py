@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from . import safeyaml
-from .errors import ConfigError
+from .errors import ConfigError, YamlError
 from .slugs import MAX_SLUG, SLUG_RE, is_slug, slugify
 from .timeutil import parse_duration
 
@@ -620,7 +620,7 @@ def loads(text: str, path: Path) -> Config:
     try:
         node = safeyaml.compose(text)
         data = safeyaml.construct(node)
-    except safeyaml.YamlError as exc:
+    except YamlError as exc:
         where = f":{exc.line}" if exc.line is not None else ""
         raise ConfigError(f"{path}{where}: invalid YAML: {exc.reason}") from None
     if data is None:

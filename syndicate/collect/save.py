@@ -16,8 +16,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from ..config import FeedSource
+from ..errors import SlugError
 from ..model import CollectCounts, ParsedPost
-from ..slugs import SlugError
 from ..store import post_categories, post_tags, posts
 from ..terms import CategoryRegistry, TagRegistry
 from ..timeutil import offset_minutes, with_offset
@@ -193,7 +193,9 @@ def save_entries(
                     **values,
                 )
             )
-            post_id = int(res.inserted_primary_key[0])
+            pk = res.inserted_primary_key
+            assert pk is not None  # an insert of one row always has one
+            post_id = int(pk[0])
             updated = post.updated or post.date
             index[key] = StoredEntry(post_id, post.link, entry.content_hash, now, updated)
             counts.new += 1

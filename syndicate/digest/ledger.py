@@ -141,7 +141,9 @@ def create(
                     created_at=now,
                 )
             )
-            edition_id = int(res.inserted_primary_key[0])
+            key = res.inserted_primary_key
+            assert key is not None  # an insert of one row always has one
+            edition_id = int(key[0])
             conn.execute(
                 deliveries.insert().from_select(
                     ["edition_id", "subscriber_id", "status", "attempts"],

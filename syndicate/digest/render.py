@@ -85,7 +85,7 @@ class Rendered:
 
 
 def inline_css(html: str) -> str:
-    return Premailer(
+    inlined: str = Premailer(
         html,
         disable_validation=True,
         cssutils_logging_level=logging.CRITICAL,
@@ -96,6 +96,7 @@ def inline_css(html: str) -> str:
         keep_style_tags=False,
         exclude_pseudoclasses=True,
     ).transform()
+    return inlined
 
 
 def _one_line(text: str) -> str:

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Connection
 
 from .. import safeyaml
 from ..config import Config
-from ..errors import SubscriberFileError
+from ..errors import SlugError, SubscriberFileError, YamlError
 from ..model import Rejection
-from ..slugs import SLUG_RE, SlugError, slugify
+from ..slugs import SLUG_RE, slugify
 from ..store import Store, deliveries, meta, subscribers
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,7 @@ def read_file(
         raise SubscriberFileError(f"{label}: subscribers file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SubscriberFileError(f"{label}: cannot read: {exc}") from None
+    rows: Iterable[tuple[int, dict[str, Any]]]
     if path.suffix.lower() in (".yaml", ".yml"):
         rows = _yaml_rows(text, label)
     else:
@@ -237,7 +238,7 @@ def _yaml_rows(text: str, label: str) -> list[tuple[int, dict[str, Any]]]:
     try:
         node = safeyaml.compose(text, max_bytes=SUBSCRIBERS_MAX_CHARS)
         data = safeyaml.construct(node)
-    except safeyaml.YamlError as exc:
+    except YamlError as exc:
         where = f":{exc.line}" if exc.line is not None else ""
         raise SubscriberFileError(f"{label}{where}: invalid YAML: {exc.reason}") from None
     if isinstance(data, dict) and "subscribers" in data and isinstance(node, yaml.MappingNode):

@@ -173,18 +173,17 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         previous = recorded.get("feed_states", {})
     states: dict[str, str] = {}
     for spec in specs(cfg, store):
-        selection = {
-            "category": None if spec.key == "all" or spec.key.startswith("tags/") else spec.key,
-            "tag": spec.key[5:] if spec.key.startswith("tags/") else None,
-            "limit": cfg.feeds.limit,
-        }
-        posts = store.feed_heads(**selection)  # enough for the index page and OPML
+        category = None if spec.key == "all" or spec.key.startswith("tags/") else spec.key
+        tag = spec.key[5:] if spec.key.startswith("tags/") else None
+        limit = cfg.feeds.limit
+        # enough for the index page and OPML
+        posts = store.feed_heads(category=category, tag=tag, limit=limit)
         states[spec.key] = _feed_state(spec, posts)
         names = [f"{spec.key}.{fmt}" for fmt in cfg.feeds.formats]
         if previous.get(spec.key) == states[spec.key] and all((root / n).exists() for n in names):
             out.unchanged.extend(names)  # same entries as last time: same bytes, not rendered
         else:
-            posts = store.posts(**selection)
+            posts = store.posts(category=category, tag=tag, limit=limit)
             for fmt in cfg.feeds.formats:
                 out.put(f"{spec.key}.{fmt}", RENDERERS[fmt](cfg, spec, posts))
         result.feeds += 1
