@@ -45,7 +45,8 @@ from . import jobs, stopping
 from .config import Config, JobConfig, load
 from .errors import ConfigError
 from .lock import DaemonLock, lock_path
-from .store import Store
+from .model import RunOutcome
+from .store import open_store
 from .timeutil import now_utc, parse_duration
 from .triggers import make_trigger
 
@@ -93,7 +94,7 @@ class Daemon:
     def __init__(self, config_path: str | os.PathLike[str] | None) -> None:
         self.config_path = config_path
         self.cfg = load(config_path)
-        self.store = Store(self.cfg.store.url)
+        self.store = open_store(self.cfg.store.url)
         self.lock = DaemonLock(lock_path(self.cfg))
         self.started = now_utc()
         self.scheduler: BlockingScheduler | None = None
@@ -199,8 +200,12 @@ class Daemon:
                 name,
                 event.scheduled_run_time,
             )
-            run = self.store.start_run(name, "missed", now_utc(), event.scheduled_run_time)
-            self.store.finish_run(run, now_utc(), "missed", {}, "missed past the grace time")
+            run = self.store.start_run(
+                name, RunOutcome.MISSED.value, now_utc(), event.scheduled_run_time
+            )
+            self.store.finish_run(
+                run, now_utc(), RunOutcome.MISSED, {}, "missed past the grace time"
+            )
         elif event.code == EVENT_JOB_ERROR:
             log.error("job %s failed: %s", name, event.exception)
 

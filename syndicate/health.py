@@ -6,28 +6,20 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from .config import Config
 from .lock import is_held, lock_path, read_holder
-from .store import Store, runs
+from .model import RunOutcome
+from .store import Store
 from .timeutil import now_utc, parse_duration
 
 
 def consecutive_failures(store: Store, job: str, limit: int) -> int:
-    with store.connect() as conn:
-        outcomes = conn.execute(
-            select(runs.c.outcome)
-            .where(runs.c.job == job, runs.c.outcome != "running")
-            .order_by(runs.c.id.desc())
-            .limit(limit)
-        ).scalars()
-        n = 0
-        for outcome in outcomes:
-            if outcome != "error":
-                break
-            n += 1
-        return n
+    n = 0
+    for outcome in store.finished_outcomes(job, limit):
+        if outcome != RunOutcome.ERROR:
+            break
+        n += 1
+    return n
 
 
 def check(cfg: Config, store: Store) -> tuple[list[str], list[str]]:

@@ -22,12 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
-
 from . import logs, stopping
 from .config import Config
-from .store import Store, job_slots
+from .model import RunOutcome
+from .store import Store
 from .timeutil import now_utc
 from .triggers import job_timezone, latest_fire
 
@@ -58,7 +56,7 @@ def set_scheduled_time(when: datetime | None) -> None:
 class StepResult:
     counts: dict[str, Any] = field(default_factory=dict)
     changed: bool = False
-    outcome: str = "ok"  # ok | partial | skipped | interrupted | error
+    outcome: RunOutcome = RunOutcome.OK
     note: str = ""
 
 
@@ -66,7 +64,7 @@ class StepResult:
 class JobOutcome:
     job: str
     step: str
-    outcome: str
+    outcome: RunOutcome
     duration: float
     counts: dict[str, Any]
     error: str | None = None
@@ -77,7 +75,11 @@ def _collect(cfg: Config, store: Store, name: str, scheduled: datetime | None) -
     from .collect.collector import collect, summary_counts
 
     counts = collect(cfg, store, record=False)
-    outcome = "interrupted" if stopping.requested() else ("partial" if counts.rejected else "ok")
+    outcome = (
+        RunOutcome.INTERRUPTED
+        if stopping.requested()
+        else (RunOutcome.PARTIAL if counts.rejected else RunOutcome.OK)
+    )
     return StepResult(summary_counts(counts), counts.changed, outcome)
 
 
@@ -86,7 +88,9 @@ def _build(cfg: Config, store: Store, name: str, scheduled: datetime | None) -> 
 
     result = build(cfg, store)
     counts = {"feeds": result.feeds, "written": len(result.written)}
-    return StepResult(counts, result.changed, "ok", "nothing changed" if result.skipped else "")
+    return StepResult(
+        counts, result.changed, RunOutcome.OK, "nothing changed" if result.skipped else ""
+    )
 
 
 def slot_key(cfg: Config, name: str, when: datetime) -> str:
@@ -95,25 +99,19 @@ def slot_key(cfg: Config, name: str, when: datetime) -> str:
 
 
 def claim_slot(store: Store, job: str, slot: str) -> bool:
-    try:
-        with store.begin() as conn:
-            conn.execute(insert(job_slots).values(job=job, slot=slot, claimed_at=now_utc()))
-        return True
-    except IntegrityError:
-        return False
+    """Take the slot; False when a run (here or in another daemon) already took it."""
+    return store.claim_slot(job, slot, now_utc())
 
 
 def slot_claimed(store: Store, job: str, slot: str) -> bool:
-    with store.connect() as conn:
-        q = select(job_slots.c.slot).where(job_slots.c.job == job, job_slots.c.slot == slot)
-        return conn.execute(q).first() is not None
+    return store.slot_claimed(job, slot)
 
 
 def _send(cfg: Config, store: Store, digests: list[str], *, new_editions: bool) -> StepResult:
     from .digest.editions import send_due
 
     if not digests:
-        return StepResult({"editions": 0, "sent": 0}, False, "ok", "no digest due")
+        return StepResult({"editions": 0, "sent": 0}, False, RunOutcome.OK, "no digest due")
     results = send_due(
         cfg, store, now=now_utc(), names=digests, new_editions=new_editions, record=False
     )
@@ -127,7 +125,9 @@ def _send(cfg: Config, store: Store, digests: list[str], *, new_editions: bool) 
         counts["pending"] += r.pending
     interrupted = stopping.requested() or any(r.status == "interrupted" for r in results)
     failed = counts["failed"] or any(r.status in ("aborted", "incomplete") for r in results)
-    outcome = "interrupted" if interrupted else ("partial" if failed else "ok")
+    outcome = (
+        RunOutcome.INTERRUPTED if interrupted else (RunOutcome.PARTIAL if failed else RunOutcome.OK)
+    )
     return StepResult(counts, bool(counts["sent"]), outcome)
 
 
@@ -154,9 +154,9 @@ def _pipeline(cfg: Config, store: Store, name: str, scheduled: datetime | None) 
     if due:
         third = _send_due_slots(cfg, store, due)
         counts.update({f"digest_{k}": v for k, v in third.counts.items()})
-    outcome = "partial" if first.outcome == "partial" else "ok"
+    outcome = RunOutcome.PARTIAL if first.outcome == RunOutcome.PARTIAL else RunOutcome.OK
     if stopping.requested():
-        outcome = "interrupted"
+        outcome = RunOutcome.INTERRUPTED
     return StepResult(counts, first.changed or second.changed, outcome)
 
 
@@ -225,7 +225,7 @@ def execute(
         # (`run --once`, `jobs run`) prints the summary, the trace only under debug
         level = logging.ERROR if _runtime is not None else logging.DEBUG
         log.log(level, "job %s raised: %s\n%s", name, summary, trace)
-        result = StepResult(outcome="error")
+        result = StepResult(outcome=RunOutcome.ERROR)
     duration = time.monotonic() - t0
     store.finish_run(run_id, now_utc(), result.outcome, result.counts, error)
     counts = " ".join(f"{k}={v}" for k, v in result.counts.items())
@@ -246,7 +246,7 @@ def execute(
         },
     )
     outcome = JobOutcome(name, step, result.outcome, duration, result.counts, error)
-    if chain and result.outcome in ("ok", "partial") and not stopping.requested():
+    if chain and result.outcome in (RunOutcome.OK, RunOutcome.PARTIAL) and not stopping.requested():
         for other, job in cfg.jobs.items():
             if job.after == name and (result.changed or step != "collect"):
                 outcome.chained.append(execute(cfg, store, other))

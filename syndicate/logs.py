@@ -61,6 +61,10 @@ def describe(exc: BaseException, store: str | None = None) -> str:
     """
     from sqlalchemy.exc import DBAPIError
 
+    from .errors import StoreError
+
+    if isinstance(exc, StoreError):  # the store's own errors name it already
+        return f"store: {one_line(str(exc))}"
     if isinstance(exc, OSError) and exc.filename is not None:
         names = " → ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
         return f"{exc.strerror or type(exc).__name__} ({names})"

@@ -4,6 +4,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+# -- statuses: their values are the strings stored, so a store written before them reads the same
+
+
+class RunOutcome(StrEnum):
+    """How a recorded run (``runs.outcome``) ended; ``running`` until it does."""
+
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"
+    SKIPPED = "skipped"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"
+    MISSED = "missed"
+
+
+class EditionStatus(StrEnum):
+    """``editions.status``: ``sending`` until every delivery row is settled, then ``done``."""
+
+    SENDING = "sending"
+    DONE = "done"
+
+
+class DeliveryStatus(StrEnum):
+    """``deliveries.status``: pending → claimed → sent | failed | skipped (deferred: held)."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    DEFERRED = "deferred"  # a temporary failure, held by its sender until the end of its run
+
+
+class SubscriberStatus(StrEnum):
+    """``subscribers.status``; only ``active`` subscribers get editions."""
+
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    REMOVED = "removed"
 
 
 @dataclass(frozen=True)
@@ -70,13 +112,17 @@ class Post:
 
     @property
     def display_title(self) -> str:
-        """Feeds need a title; an empty one falls back to the summary, then a placeholder."""
-        if self.title.strip():
-            return self.title.strip()
-        if self.summary.strip():
-            text = self.summary.strip()
-            return text if len(text) <= 60 else text[:59] + "…"
-        return "(untitled)"
+        return display_title(self.title, self.summary)
+
+
+def display_title(title: str, summary: str) -> str:
+    """Feeds need a title; an empty one falls back to the summary, then a placeholder."""
+    if title.strip():
+        return title.strip()
+    if summary.strip():
+        text = summary.strip()
+        return text if len(text) <= 60 else text[:59] + "…"
+    return "(untitled)"
 
 
 @dataclass

@@ -7,26 +7,41 @@ without renaming the feed that already exists.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from .model import Tag
 from .slugs import check_name, has_cjk, is_slug, slugify
-from .store import categories, tags
+from .store.records import CategoryRow
+
+if TYPE_CHECKING:
+    from .store import Store, Tx
 
 RANK_CONFIG, RANK_WRITTEN, RANK_CREDIT, RANK_SLUG = 3, 2, 1, 0
 
 
 class CategoryRegistry:
-    def __init__(self, conn: Connection, configured: dict[str, str]) -> None:
-        self.conn = conn
-        self.by_slug: dict[str, dict[str, object]] = {}
+    """The categories of one transaction: read when made, written as names are resolved.
+
+    Making one writes nothing; ``register_configured`` writes the config's
+    display names (which outrank every other evidence).
+    """
+
+    def __init__(self, store: Store, tx: Tx) -> None:
+        self.store = store
+        self.tx = tx
+        self.by_slug: dict[str, CategoryRow] = {}
         self.by_origin: dict[str, str] = {}
-        for row in conn.execute(select(categories)).mappings():
-            self.by_slug[row["slug"]] = dict(row)
-            if row["origin"]:
-                self.by_origin[row["origin"]] = row["slug"]
+        for row in store.category_rows(tx):
+            self.by_slug[row.slug] = row
+            if row.origin:
+                self.by_origin[row.origin] = row.slug
+
+    def register_configured(self, configured: dict[str, str]) -> CategoryRegistry:
+        """Pin the config's categories (slug → display name); returns the registry."""
         for slug, name in configured.items():
             self._upsert(slug, name=name, rank=RANK_CONFIG)
+        return self
 
     def snapshot(self) -> dict[str, str]:
         """origin → slug, handed to parser processes so they guess the same slugs."""
@@ -43,7 +58,7 @@ class CategoryRegistry:
         base = slugify(name)
         slug, n = base, 1
         while slug in self.by_slug:
-            origin = self.by_slug[slug]["origin"]
+            origin = self.by_slug[slug].origin
             if origin is None or not (has_cjk(str(origin)) and has_cjk(name)):
                 break  # written as the slug before (or same Latin words): same category
             n += 1
@@ -66,30 +81,42 @@ class CategoryRegistry:
     def _upsert(self, slug: str, *, name: str, rank: int, origin: str | None = None) -> None:
         row = self.by_slug.get(slug)
         if row is None:
-            row = {"slug": slug, "name": name, "origin": origin, "name_rank": rank}
-            self.conn.execute(categories.insert().values(**row))
+            row = CategoryRow(slug, name, origin, rank)
+            self.store.insert_category(self.tx, row)
             self.by_slug[slug] = row
         else:
-            changes: dict[str, object] = {}
-            if rank > int(row["name_rank"]) or (rank == RANK_CONFIG and name != row["name"]):
-                changes.update(name=name, name_rank=rank)
-            if origin and not row["origin"]:
-                changes["origin"] = origin
-            if changes:
-                self.conn.execute(categories.update().where(categories.c.slug == slug), changes)
-                row.update(changes)
+            new_name: str | None = None
+            new_rank: int | None = None
+            new_origin: str | None = None
+            if rank > row.name_rank or (rank == RANK_CONFIG and name != row.name):
+                new_name, new_rank = name, rank
+            if origin and not row.origin:
+                new_origin = origin
+            if new_name is not None or new_origin is not None:
+                self.store.update_category(
+                    self.tx, slug, name=new_name, name_rank=new_rank, origin=new_origin
+                )
+                self.by_slug[slug] = replace(
+                    row,
+                    name=new_name if new_name is not None else row.name,
+                    name_rank=new_rank if new_rank is not None else row.name_rank,
+                    origin=new_origin if new_origin is not None else row.origin,
+                )
         if origin:
             self.by_origin[origin] = slug
 
 
 class TagRegistry:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    """The tags of one transaction: read when made, a new one written as it is resolved."""
+
+    def __init__(self, store: Store, tx: Tx) -> None:
+        self.store = store
+        self.tx = tx
         self.by_name: dict[str, str] = {}
         self.slugs: set[str] = set()
-        for row in conn.execute(select(tags.c.slug, tags.c.name)):
-            self.by_name[row.name] = row.slug
-            self.slugs.add(row.slug)
+        for tag in store.tag_rows(tx):
+            self.by_name[tag.name] = tag.slug
+            self.slugs.add(tag.slug)
 
     def resolve(self, raw: str) -> str:
         name = check_name(raw)
@@ -100,7 +127,7 @@ class TagRegistry:
         while slug in self.slugs:
             n += 1
             slug = f"{base}-{n}"
-        self.conn.execute(tags.insert().values(slug=slug, name=name))
+        self.store.insert_tag(self.tx, Tag(slug, name))
         self.by_name[name] = slug
         self.slugs.add(slug)
         return slug

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from syndicate.config import Config, load
-from syndicate.store import Store
+from syndicate.store import Store, open_store
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "000_d77b2b9e883b6d94.txt"
@@ -62,7 +62,7 @@ class Site:
         return load(self.config_path)
 
     def store(self) -> Store:
-        return Store(self.cfg().store.url)
+        return open_store(self.cfg().store.url)
 
     def add_seed(self) -> Path:
         dest = self.posts / SEED_NAME

@@ -15,7 +15,7 @@ from types import ModuleType
 
 from syndicate.collect.collector import collect
 from syndicate.config import load
-from syndicate.store import Store
+from syndicate.store import open_store
 
 from .conftest import NOW, ROOT
 
@@ -67,7 +67,7 @@ def test_posts_are_shaped_like_the_seed() -> None:
 def test_corpus_collects_with_zero_rejections(tmp_path: Path) -> None:
     corpus.write(tmp_path, 60, 20, seed=1)
     cfg = load(tmp_path / "schedule.yaml")
-    store = Store(cfg.store.url)
+    store = open_store(cfg.store.url)
     counts = collect(cfg, store, now=NOW)
     assert (counts.files, counts.new, counts.rejected, counts.skipped) == (60, 60, 0, 0)
     posts = store.posts()

@@ -19,7 +19,7 @@ from syndicate.collect import collector
 from syndicate.collect.collector import collect
 from syndicate.config import Config, load
 from syndicate.publish.build import build
-from syndicate.store import Store
+from syndicate.store import Store, open_store
 
 from .conftest import NOW
 from .test_bench_corpus import corpus
@@ -35,7 +35,7 @@ def _files(root: Path) -> dict[str, bytes]:
 def _site(root: Path, n: int, seed: int) -> tuple[Config, Store]:
     corpus.write(root, n, 20, seed=seed)
     cfg = load(root / "schedule.yaml")
-    return cfg, Store(cfg.store.url)
+    return cfg, open_store(cfg.store.url)
 
 
 def _elsewhere(cfg: Config, folder: Path) -> Config:

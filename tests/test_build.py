@@ -204,10 +204,10 @@ def test_byte_identical_and_nothing_written_when_unchanged(seeded, tmp_path):
         encoding="utf-8",
     )
     from syndicate.config import load
-    from syndicate.store import Store
+    from syndicate.store import open_store
 
     cfg2 = load(other)
-    store2 = Store(cfg2.store.url)
+    store2 = open_store(cfg2.store.url)
     collect(cfg2, store2, now=NOW + timedelta(days=3))
     build(cfg2, store2)
     for p in root.rglob("*"):

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from syndicate.cli import main
-from syndicate.store import Store, runs
+from syndicate.store import Store, open_store, runs
 
 from .conftest import ROOT, config_text
 from .test_bench_corpus import corpus
@@ -101,7 +101,7 @@ def _syndicate(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_killed_collect_leaves_no_worker_and_next_command_closes_its_run(tmp_path):
     config = _corpus_site(tmp_path)
-    store = Store(f"sqlite:///{tmp_path / 'var' / 'test.db'}")
+    store = open_store(f"sqlite:///{tmp_path / 'var' / 'test.db'}")
     log = (tmp_path / "collect.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "syndicate", "--config", str(config), "collect"],

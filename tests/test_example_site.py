@@ -23,16 +23,16 @@ def test_example_site(tmp_path):
     cfg_text = cfg_text.replace("examples/site/_posts", "site/_posts")
     (tmp_path / "schedule.yaml").write_text(cfg_text, encoding="utf-8")
     from syndicate.config import load
-    from syndicate.store import Store
+    from syndicate.store import open_store
 
     cfg = load(tmp_path / "schedule.yaml")
-    store = Store(cfg.store.url)
+    store = open_store(cfg.store.url)
     counts = collect(cfg, store, now=NOW)
     assert counts.rejected == 0, counts.rejections
     assert counts.new >= 31
-    stats = {s["slug"]: s for s in store.category_stats()}
-    assert len([s for s in stats.values() if s["posts"]]) >= 6
-    assert stats["hongguanjingji"]["name"] == "宏观经济"  # written in Chinese
+    stats = {s.slug: s for s in store.category_stats()}
+    assert len([s for s in stats.values() if s.posts]) >= 6
+    assert stats["hongguanjingji"].name == "宏观经济"  # written in Chinese
     result = build(cfg, store)
     assert result.feeds == len(stats) + 1
     for path in (tmp_path / "feeds").glob("*.atom"):

@@ -151,9 +151,9 @@ def test_collect_stores_or_names_every_file(tmp_path_factory, batch):
     for i, data in enumerate(batch):
         (root / f"site/_posts/2022-02-1{i}-f{i}.md").write_bytes(data)
     cfg = load(root / "schedule.yaml")
-    from syndicate.store import Store
+    from syndicate.store import open_store
 
-    store = Store(cfg.store.url)
+    store = open_store(cfg.store.url)
     c = _bounded(lambda: collect(cfg, store, now=NOW))
     assert c.files == len(batch) + 1
     assert c.new + c.rejected + c.skipped == c.files

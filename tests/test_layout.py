@@ -13,8 +13,6 @@ import ast
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "syndicate"
 
 # what builds or runs a statement: the constructors, and the connection's execute
@@ -109,7 +107,6 @@ def test_no_import_cycle() -> None:
     assert not cycles, "import cycles:\n" + "\n".join(" → ".join(c) for c in cycles)
 
 
-@pytest.mark.xfail(strict=True, reason="SQL is being moved into syndicate/store/")
 def test_sql_is_built_only_in_the_store() -> None:
     offenders = []
     for module, path in modules().items():

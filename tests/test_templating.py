@@ -21,7 +21,7 @@ from syndicate.config import Config
 from syndicate.digest import compose
 from syndicate.digest.render import Placeholders, Rendered, Renderer
 from syndicate.publish.build import build
-from syndicate.store import Store
+from syndicate.store import Store, open_store
 
 from .conftest import NOW, ROOT, Site
 from .digest_support import collect_at, configure, write_posts
@@ -228,7 +228,7 @@ def test_the_example_sites_digest_header_and_its_fallback(tmp_path):
 
     cfg = load(tmp_path / "schedule.yaml")
     assert cfg.templates == tmp_path / "templates"
-    store = Store(cfg.store.url)
+    store = open_store(cfg.store.url)
     collect(cfg, store, now=NOW)
     ph = Placeholders()
     custom = render_digest(cfg, store, ph).html

@@ -107,3 +107,4 @@ LazyGroup.lazy.update(
     subscribers="syndicate.cli.digest_commands:subscribers",
 )
 LazyGroup.lazy["templates"] = "syndicate.cli.template_commands:templates"  # list, eject
+LazyGroup.lazy["store"] = "syndicate.cli.store_commands:store"  # status, upgrade

@@ -22,7 +22,7 @@ from .. import logs
 from ..config import Config, load
 from ..errors import ConfigError, InputError, StoreError, SyndicateError
 from ..model import CollectCounts
-from ..store import Store, redact_url
+from ..store import Store, open_store, redact_url
 
 EXIT_OK, EXIT_FATAL, EXIT_REJECTED = 0, 1, 2
 log = logging.getLogger("syndicate")
@@ -47,10 +47,11 @@ class Ctx:
         """The store, opened once; opening it closes the runs of processes that died.
 
         So whichever command comes after a killed collect (status, build, a
-        digest, …) shows its run as interrupted, not running.
+        digest, …) shows its run as interrupted, not running. ``open_store``:
+        a SQLite store is upgraded on the spot, any other is refused if behind.
         """
         if self._store is None:
-            self._store = Store(self.cfg.store.url)
+            self._store = open_store(self.cfg.store.url)
             self._store.close_stale_runs()
         return self._store
 

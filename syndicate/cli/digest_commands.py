@@ -165,7 +165,7 @@ def status(obj: Any, limit: int) -> None:
     out.print(_status_table(cfg, rows))
 
 
-def _status_table(cfg: Config, rows: list[dict[str, Any]]) -> Table | str:
+def _status_table(cfg: Config, rows: list[ledger.EditionOverview]) -> Table | str:
     if not rows:
         return "no digest editions yet: try `syndicate digest send`"
     tz = cfg.site.tz
@@ -185,7 +185,7 @@ def _status_table(cfg: Config, rows: list[dict[str, Any]]) -> Table | str:
         justify: Literal["right", "left"] = "right" if numeric else "left"
         table.add_column(col, justify=justify)
     for r in rows:
-        e: ledger.EditionRow = r["edition"]
+        e = r.edition
         start = e.window_start.astimezone(tz).strftime("%m-%d %H:%M") if e.window_start else "…"
         window = f"{start} → {e.window_end.astimezone(tz).strftime('%m-%d %H:%M')}"
         table.add_row(
@@ -193,11 +193,11 @@ def _status_table(cfg: Config, rows: list[dict[str, Any]]) -> Table | str:
             e.date,
             window,
             str(e.item_count),
-            f"{r['sent']:,}",
-            f"{r['pending']:,}",
-            f"{r['failed']:,}",
-            f"{r['skipped']:,}",
-            e.status,
+            f"{r.sent:,}",
+            f"{r.pending:,}",
+            f"{r.failed:,}",
+            f"{r.skipped:,}",
+            e.status.value,
         )
     return table
 

@@ -60,17 +60,17 @@ def status(obj: Ctx) -> None:
     for col in ("category", "name", "posts", "newest", "newest title"):
         table.add_column(col, justify="right" if col == "posts" else "left")
     for s in stats:
-        newest = s["newest"].astimezone(tz).strftime("%Y-%m-%d %H:%M") if s["newest"] else "-"
-        table.add_row(s["slug"], s["name"], f"{s['posts']:,}", newest, s["newest_title"] or "")
+        newest = s.newest.astimezone(tz).strftime("%Y-%m-%d %H:%M") if s.newest else "-"
+        table.add_row(s.slug, s.name, f"{s.posts:,}", newest, s.newest_title or "")
     out.print(table)
     runs = Table(title="last runs")
     for col in ("job", "started", "outcome", "counts", "error"):
         runs.add_column(col)
     for r in last:
-        counts = ", ".join(f"{k} {v:,}" for k, v in r["counts"].items() if v)
-        started = r["started_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-        error = (r["error"] or "").splitlines()[0][:80] if r["error"] else ""
-        runs.add_row(r["job"], started, r["outcome"], counts, error)
+        counts = ", ".join(f"{k} {v:,}" for k, v in r.counts.items() if v)
+        started = r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        error = (r.error or "").splitlines()[0][:80] if r.error else ""
+        runs.add_row(r.job, started, r.outcome.value, counts, error)
     if last:
         out.print(runs)
     else:
@@ -163,7 +163,7 @@ def jobs(ctx: click.Context) -> None:
     with handled():
         cfg, store = obj.cfg, obj.store
         stored = stored_jobs(cfg)
-        last = {r["job"]: r for r in store.last_runs()}
+        last = {r.job: r for r in store.last_runs()}
     now = now_utc()
     table = Table(title="jobs")
     for col in ("job", "runs", "trigger", "next run", "last run", "outcome"):
@@ -183,8 +183,8 @@ def jobs(ctx: click.Context) -> None:
             cfg.job_step(name) + (f" {job.digest}" if job.digest else ""),
             when,
             nxt.astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S") if nxt else "-",
-            r["started_at"].astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S") if r else "-",
-            r["outcome"] if r else "",
+            r.started_at.astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S") if r else "-",
+            r.outcome.value if r else "",
         )
     out.print(table)
     if not stored:

@@ -17,21 +17,20 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.engine import Connection
-
 from .. import logs, stopping
 from ..config import Config, FeedSource, PostsSource
-from ..model import CollectCounts, ParsedPost, Rejection
-from ..store import Store, analyze, chunked, post_categories, post_tags, posts, process_alive
+from ..errors import SourceError
+from ..model import CollectCounts, ParsedPost, Rejection, RunOutcome
+from ..store import Store, Tx, chunked, process_alive
+from ..store.records import IndexRow, NewPost
 from ..terms import RANK_CREDIT, CategoryRegistry, TagRegistry
-from ..timeutil import now_utc, offset_minutes
+from ..timeutil import now_utc
 from . import posts as post_files
 
 if TYPE_CHECKING:
@@ -66,69 +65,31 @@ class SourceState:
     pending: PendingInserts = field(default_factory=lambda: PendingInserts())
 
 
-@dataclass(slots=True)
-class IndexRow:
-    id: int
-    guid: str
-    size: int
-    mtime_ns: int
-    content_hash: str
-    withdrawn: bool
-
-
 class PendingInserts:
     """New posts of the current batch, inserted together when the batch ends.
 
-    One executemany for the batch's posts and one for each link table,
-    instead of three statements per post: with SQLAlchemy building each
-    single-row statement, the per-post round trips were a third of the main
-    process's work in a cold collect. The new ids are then read back by key
-    (one indexed query); the rows went in in order, so they are the ids the
-    one-by-one inserts gave. (``INSERT … RETURNING`` with ordered results is
-    run one row at a time by SQLAlchemy on SQLite, which gains nothing.)
+    One executemany for the batch's posts and one for each link table
+    (``Store.insert_posts``), instead of three statements per post: with
+    SQLAlchemy building each single-row statement, the per-post round trips
+    were a third of the main process's work in a cold collect. The new ids
+    then go into the index rows (id 0 until then).
     """
 
     def __init__(self) -> None:
-        self.rows: list[dict[str, object]] = []
-        self.links: list[tuple[IndexRow, list[str], list[str]]] = []
+        self.posts: list[NewPost] = []
+        self.rows: list[IndexRow] = []
 
-    def add(
-        self, values: dict[str, object], row: IndexRow, slugs: list[str], tag_slugs: list[str]
-    ) -> None:
-        self.rows.append(values)
-        self.links.append((row, slugs, tag_slugs))
+    def add(self, new: NewPost, row: IndexRow) -> None:
+        self.posts.append(new)
+        self.rows.append(row)
 
-    def flush(self, conn: Connection, source_id: int) -> None:
-        if not self.rows:
+    def flush(self, store: Store, tx: Tx, source_id: int) -> None:
+        if not self.posts:
             return
-        conn.execute(posts.insert(), self.rows)
-        keys = [r["key"] for r in self.rows]
-        ids: dict[str, int] = {}
-        for part in chunked(keys, 500):
-            rows = conn.execute(
-                select(posts.c.key, posts.c.id).where(
-                    posts.c.source_id == source_id, posts.c.key.in_(part)
-                )
-            )
-            ids.update((key, post_id) for key, post_id in rows)
-        cat_rows: list[dict[str, object]] = []
-        tag_rows: list[dict[str, object]] = []
-        for key, (row, slugs, tag_slugs) in zip(keys, self.links, strict=True):
-            row.id = ids[key]
-            # the rows save.link_terms writes, for the whole batch at once
-            cat_rows += (
-                {"post_id": row.id, "category_slug": s, "position": i}
-                for i, s in enumerate(dict.fromkeys(slugs))
-            )
-            tag_rows += (
-                {"post_id": row.id, "tag_slug": s, "position": i}
-                for i, s in enumerate(dict.fromkeys(tag_slugs))
-            )
-        if cat_rows:
-            conn.execute(post_categories.insert(), cat_rows)
-        if tag_rows:
-            conn.execute(post_tags.insert(), tag_rows)
-        self.rows, self.links = [], []
+        ids = store.insert_posts(tx, source_id, self.posts)
+        for row, post_id in zip(self.rows, ids, strict=True):
+            row.id = post_id
+        self.posts, self.rows = [], []
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -207,7 +168,9 @@ def collect(
     except BaseException as exc:
         # record the real end (not left "running" for the next command to guess)
         if run_id is not None:
-            outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+            outcome = (
+                RunOutcome.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunOutcome.ERROR
+            )
             with contextlib.suppress(Exception):  # a broken store must not hide the error
                 store.finish_run(run_id, now_utc(), outcome, {}, logs.describe(exc, store.label))
         raise
@@ -234,14 +197,16 @@ def _collect(
             continue
         try:
             counts = collect_posts(cfg, store, source, now=now, progress=progress)
-        except post_files.SourceError as exc:
+        except SourceError as exc:
             log.error("source %s: %s", source.label, exc)
             errors.append(f"{source.label}: {exc}")
             total.rejections.append(Rejection(source.label, str(exc)))
             total.rejected += 1
             continue
         total.add(counts)
-    outcome = "error" if errors else ("partial" if total.rejected else "ok")
+    outcome = (
+        RunOutcome.ERROR if errors else (RunOutcome.PARTIAL if total.rejected else RunOutcome.OK)
+    )
     if run_id is None:
         return total
     store.finish_run(
@@ -287,7 +252,7 @@ def _warm_up() -> None:
 
 def _parse_all(
     entries: list[post_files.FileEntry], ctx: post_files.ParseContext
-) -> Iterator[tuple[post_files.FileEntry, post_files.ParseResult]]:
+) -> Generator[tuple[post_files.FileEntry, post_files.ParseResult], None, None]:
     """Parse results in the entries' order.
 
     In the pool, only ``IN_FLIGHT`` chunks per worker are queued at a time
@@ -337,10 +302,10 @@ def collect_posts(
     progress: Progress | None = None,
 ) -> CollectCounts:
     counts = CollectCounts()
-    with store.begin() as conn:
-        source_id = store.source_id(conn, source.label, "posts", str(source.posts))
-        known = CategoryRegistry(conn, cfg.categories).snapshot()
-        known_tags = frozenset(TagRegistry(conn).by_name)
+    with store.transaction() as tx:
+        source_id = store.source_id(tx, source.label, "posts", str(source.posts))
+        known = CategoryRegistry(store, tx).register_configured(cfg.categories).snapshot()
+        known_tags = frozenset(TagRegistry(store, tx).by_name)
     scanned = list(post_files.scan(source))
     scan_key = f"collect:scan:{source_id}"
     digest = _scan_digest(source, scanned)
@@ -351,8 +316,7 @@ def collect_posts(
         if progress:
             progress(counts.unchanged, counts.files)
         return counts
-    with store.connect() as conn:
-        index = _load_index(conn, source_id)
+    index = store.post_index(source_id)
     seen: set[str] = set()
     todo: list[post_files.FileEntry] = []
     for item in scanned:
@@ -384,33 +348,26 @@ def collect_posts(
                 log.warning("stop requested: %s left for the next collect", source.label)
                 stopped = True
                 break
-            with store.begin() as conn:
-                cats = CategoryRegistry(conn, cfg.categories)
-                tags = TagRegistry(conn)
+            with store.transaction() as tx:
+                cats = CategoryRegistry(store, tx).register_configured(cfg.categories)
+                tags = TagRegistry(store, tx)
                 for entry, result in batch:
-                    _apply(conn, state, entry, result, cats, tags)
-                state.pending.flush(conn, state.source_id)
+                    _apply(store, tx, state, entry, result, cats, tags)
+                state.pending.flush(store, tx, state.source_id)
             if progress:
                 progress(len(batch), None)
     finally:
         results.close()  # stops the pool now, not when the generator is collected
 
     vanished = [k for k, row in index.items() if k not in seen and not row.withdrawn]
-    with store.begin() as conn:
-        for keys in chunked(vanished, BATCH):
-            conn.execute(
-                update(posts)
-                .where(posts.c.source_id == source_id, posts.c.key.in_(keys))
-                .values(withdrawn=True, withdrawn_at=now, changed_at=now)
-            )
+    store.withdraw_posts(source_id, vanished, now)
     for key in vanished:
         log.info("withdrawn %s (file is gone)", key)
     counts.withdrawn += len(vanished)
     if counts.new + counts.updated >= max(ANALYZE_AFTER, len(index) // 4):
         # a first big collect: give the planner statistics, so that feed queries read
         # the covering indexes rather than whole rows (~0.1 s for 50,000 posts)
-        with store.begin() as conn:
-            analyze(conn)
+        store.refresh_statistics()
     if digest is not None and not (stopped or counts.rejected or counts.skipped):
         # the store now holds every file as scanned (a skipped post, e.g. one dated in
         # the future, must be looked at again, and a rejected one reported again)
@@ -430,26 +387,9 @@ def _scan_digest(
     return hashlib.sha256(data).hexdigest()
 
 
-def _load_index(conn: Connection, source_id: int) -> dict[str, IndexRow]:
-    rows = conn.execute(
-        select(
-            posts.c.key,
-            posts.c.id,
-            posts.c.guid,
-            posts.c.size,
-            posts.c.mtime_ns,
-            posts.c.content_hash,
-            posts.c.withdrawn,
-        ).where(posts.c.source_id == source_id)
-    )
-    return {
-        key: IndexRow(post_id, guid, size, mtime_ns, content_hash, bool(withdrawn))
-        for key, post_id, guid, size, mtime_ns, content_hash, withdrawn in rows
-    }
-
-
 def _apply(
-    conn: Connection,
+    store: Store,
+    tx: Tx,
     state: SourceState,
     entry: post_files.FileEntry,
     result: post_files.ParseResult,
@@ -470,11 +410,7 @@ def _apply(
         return
     if isinstance(result, post_files.Unchanged):
         assert row is not None
-        conn.execute(
-            update(posts)
-            .where(posts.c.id == row.id)
-            .values(size=result.size, mtime_ns=result.mtime_ns)
-        )
+        store.set_post_stat(tx, row.id, result.size, result.mtime_ns)
         row.size, row.mtime_ns = result.size, result.mtime_ns
         counts.unchanged += 1
         return
@@ -485,14 +421,14 @@ def _apply(
         ctx2 = replace(state.ctx, known_categories=cats.snapshot())
         again = post_files.parse_file(replace(entry, known_hash=""), ctx2)
         if not isinstance(again, ParsedPost):
-            return _apply(conn, state, entry, again, cats, tags)
+            return _apply(store, tx, state, entry, again, cats, tags)
         result = again
     for slug in slugs:
         # once per (slug, credit) and collect, and never for a category named by the
         # config or the post itself: a credit can then change nothing (ranks only rise),
         # and each call pinyin-slugifies the credit
         if (slug, result.source_name) not in state.credits and (
-            int(cats.by_slug[slug]["name_rank"]) < RANK_CREDIT
+            cats.by_slug[slug].name_rank < RANK_CREDIT
         ):
             cats.name_from_credit(slug, result.source_name)
             state.credits.add((slug, result.source_name))
@@ -509,50 +445,31 @@ def _apply(
             return
         # the file was moved: keep its row (and its id) under the new key
         if other_row.id == 0:  # inserted earlier in this batch: give it its id first
-            state.pending.flush(conn, state.source_id)
-        conn.execute(update(posts).where(posts.c.id == other_row.id).values(key=entry.key))
+            state.pending.flush(store, tx, state.source_id)
+        store.move_post(tx, other_row.id, entry.key)
         index[entry.key] = row = other_row
         del index[other]
         guid_keys[result.guid] = entry.key
         row.content_hash = ""  # force the update below
 
-    from .save import link_terms, post_values
-
-    values = post_values(result)
     if row is None:
         # id 0 until the batch's insert gives it one (see PendingInserts)
         row = IndexRow(0, result.guid, result.size, result.mtime_ns, result.content_hash, False)
         index[entry.key] = row
         guid_keys[result.guid] = entry.key
         counts.new += 1
-        state.pending.add(
-            {
-                "source_id": state.source_id,
-                "key": entry.key,
-                "guid": result.guid,
-                "first_seen": now,
-                "changed_at": now,
-                "withdrawn": False,
-                **values,
-            },
-            row,
-            slugs,
-            tag_slugs,
-        )
+        state.pending.add(NewPost(entry.key, result, now, slugs, tag_slugs), row)
         return
-    post_id = row.id
-    if result.updated is None:
-        # edited in place: its updated time is now, in the post's own offset
-        values["updated"] = now
-        values["updated_offset"] = offset_minutes(result.date)
-    conn.execute(
-        update(posts)
-        .where(posts.c.id == post_id)
-        .values(withdrawn=False, withdrawn_at=None, changed_at=now, **values)
+    # edited in place without its own updated time: updated now, in the post's own offset
+    store.update_post(
+        tx,
+        row.id,
+        result,
+        changed_at=now,
+        edited_at=now if result.updated is None else None,
+        categories=slugs,
+        tags=tag_slugs,
     )
     row.size, row.mtime_ns, row.content_hash = result.size, result.mtime_ns, result.content_hash
     row.withdrawn = False
     counts.updated += 1
-    conn.execute(delete(post_categories).where(post_categories.c.post_id == post_id))
-    conn.execute(delete(post_tags).where(post_tags.c.post_id == post_id))
-    link_terms(conn, post_id, slugs, tag_slugs)

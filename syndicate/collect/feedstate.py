@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
 
 from ..config import FeedSource
 from ..errors import NameTaken
-from ..store import Store, sources
+from ..store import Store, Tx
+from ..store.records import FeedState
 from .fetch import FetchResult
 
 log = logging.getLogger(__name__)
@@ -37,64 +34,29 @@ MAX_RETRY_AFTER = timedelta(days=7)
 REDIRECT_CONFIRMATIONS = 3
 
 
-@dataclass
-class FeedState:
-    source_id: int
-    name: str
-    location: str  # the URL schedule.yaml gives
-    url: str  # the URL in use
-    etag: str | None = None
-    last_modified: str | None = None
-    redirect_url: str | None = None
-    redirect_count: int = 0
-    error_count: int = 0
-    last_result: str | None = None
-    last_fetch: datetime | None = None
-    next_fetch: datetime | None = None
-    disabled: bool = False
-    retry_after: datetime | None = None
+__all__ = ["FeedState", "NameTaken"]
 
 
-_COLUMNS = [f.name for f in fields(FeedState) if f.name not in ("source_id", "name", "location")]
-
-
-def _from_row(row: object) -> FeedState:
-    m = row._mapping  # type: ignore[attr-defined]
-    return FeedState(
-        source_id=m["id"],
-        name=m["name"],
-        location=m["location"],
-        **{c: m[c] for c in _COLUMNS},
-    )
-
-
-def load(conn: Connection, source: FeedSource) -> FeedState:
+def load(store: Store, tx: Tx, source: FeedSource) -> FeedState:
     """The source's state, created on first sight and reset when its URL was edited."""
-    row = conn.execute(select(sources).where(sources.c.name == source.label)).first()
+    row = store.source_row(tx, source.label)
     if row is not None and row.kind != KIND:
         raise NameTaken(f"the name {source.label!r} is already used by a {row.kind} source")
-    if row is not None and row.location == source.feed and row.url:
-        return _from_row(row)
+    if row is not None and row.state.location == source.feed and row.state.url:
+        return row.state
     if row is None:
-        res = conn.execute(
-            sources.insert().values(name=source.label, kind=KIND, location=source.feed)
-        )
-        source_id = int(res.inserted_primary_key[0])
+        source_id = store.add_source(tx, source.label, KIND, source.feed)
     else:
-        source_id = int(row.id)
-        if row.url:
+        source_id = row.state.source_id
+        if row.state.url:
             log.info("%s: feed URL changed to %s: state reset", source.label, source.feed)
     state = FeedState(source_id, source.label, source.feed, source.feed)
-    save(conn, state)
+    save(store, tx, state)
     return state
 
 
-def save(conn: Connection, state: FeedState) -> None:
-    conn.execute(
-        sources.update()
-        .where(sources.c.id == state.source_id)
-        .values(kind=KIND, location=state.location, **{c: getattr(state, c) for c in _COLUMNS})
-    )
+def save(store: Store, tx: Tx, state: FeedState) -> None:
+    store.save_feed_state(tx, KIND, state)
 
 
 def states(
@@ -102,11 +64,11 @@ def states(
 ) -> list[tuple[FeedSource, FeedState | None]]:
     """For ``syndicate status``: read only, None for a source never collected."""
     out: list[tuple[FeedSource, FeedState | None]] = []
-    with store.connect() as conn:
+    with store.reading() as tx:
         for source in configured:
-            row = conn.execute(select(sources).where(sources.c.name == source.label)).first()
-            usable = row is not None and row.kind == KIND and row.url
-            out.append((source, _from_row(row) if usable else None))
+            row = store.source_row(tx, source.label)
+            usable = row is not None and row.kind == KIND and row.state.url
+            out.append((source, row.state if row is not None and usable else None))
     return out
 
 
@@ -123,7 +85,8 @@ def backoff(every: timedelta, failures: int) -> timedelta:
     if failures <= 0:
         return every
     # 2**n grows past any cap quickly; stop doubling before it overflows a timedelta
-    return min(every * (2 ** min(failures - 1, 20)), cap)
+    grown: timedelta = every * (2 ** min(failures - 1, 20))
+    return min(grown, cap)
 
 
 def after_fetch(

@@ -8,17 +8,15 @@ not a deletion.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
-
-from sqlalchemy import delete, select, update
-from sqlalchemy.engine import Connection
 
 from ..config import FeedSource
 from ..errors import SlugError
 from ..model import CollectCounts, ParsedPost
-from ..store import post_categories, post_tags, posts
+from ..store import Store, Tx
+from ..store.content import post_columns
+from ..store.records import NewPost, StoredEntry
 from ..terms import CategoryRegistry, TagRegistry
 from ..timeutil import offset_minutes, with_offset
 from .clean import clean_html
@@ -30,66 +28,14 @@ FUTURE_SLACK = timedelta(days=1)  # clocks and zones disagree; more than this is
 TITLE_CHARS = 60
 
 
-def post_values(p: ParsedPost) -> dict[str, object]:
-    updated = p.updated or p.date
-    return {
-        "link": p.link,
-        "slug": p.slug,
-        "title": p.title,
-        "date": p.date,
-        "date_offset": offset_minutes(p.date),
-        "updated": updated,
-        "updated_offset": offset_minutes(updated),
-        "content_html": p.content_html,
-        "summary": p.summary,
-        "author": p.author,
-        "source_name": p.source_name,
-        "original_url": p.original_url,
-        "path": p.path,
-        "size": p.size,
-        "mtime_ns": p.mtime_ns,
-        "content_hash": p.content_hash,
-    }
+# the posts columns a parsed post sets (the store's; kept under this name for the readers)
+post_values = post_columns
+
+__all__ = ["StoredEntry", "post_values"]
 
 
-def link_terms(
-    conn: Connection, post_id: int, slugs: Iterable[str], tag_slugs: Iterable[str]
-) -> None:
-    cat_rows = [
-        {"post_id": post_id, "category_slug": s, "position": i}
-        for i, s in enumerate(dict.fromkeys(slugs))
-    ]
-    tag_rows = [
-        {"post_id": post_id, "tag_slug": s, "position": i}
-        for i, s in enumerate(dict.fromkeys(tag_slugs))
-    ]
-    if cat_rows:
-        conn.execute(post_categories.insert(), cat_rows)
-    if tag_rows:
-        conn.execute(post_tags.insert(), tag_rows)
-
-
-@dataclass
-class StoredEntry:
-    id: int
-    link: str
-    content_hash: str
-    first_seen: datetime
-    updated: datetime
-
-
-def stored_entries(conn: Connection, source_id: int) -> dict[str, StoredEntry]:
-    rows = conn.execute(
-        select(
-            posts.c.key,
-            posts.c.id,
-            posts.c.link,
-            posts.c.content_hash,
-            posts.c.first_seen,
-            posts.c.updated,
-        ).where(posts.c.source_id == source_id)
-    )
-    return {r.key: StoredEntry(r.id, r.link, r.content_hash, r.first_seen, r.updated) for r in rows}
+def stored_entries(store: Store, tx: Tx, source_id: int) -> dict[str, StoredEntry]:
+    return store.stored_entries(tx, source_id)
 
 
 def to_post(
@@ -154,7 +100,8 @@ def _resolve(registry: CategoryRegistry | TagRegistry, names: list[str], label: 
 
 
 def save_entries(
-    conn: Connection,
+    store: Store,
+    tx: Tx,
     *,
     source_id: int,
     source: FeedSource,
@@ -180,39 +127,25 @@ def save_entries(
         for slug in slugs:
             cats.name_from_credit(slug, credit)
         tag_slugs = _resolve(tags, post.tags, source.label)
-        values = post_values(post)
         if row is None:
-            res = conn.execute(
-                posts.insert().values(
-                    source_id=source_id,
-                    key=key,
-                    guid=key,
-                    first_seen=now,
-                    changed_at=now,
-                    withdrawn=False,
-                    **values,
-                )
-            )
-            pk = res.inserted_primary_key
-            assert pk is not None  # an insert of one row always has one
-            post_id = int(pk[0])
+            post_id = store.add_post(tx, source_id, NewPost(key, post, now, slugs, tag_slugs))
             updated = post.updated or post.date
             index[key] = StoredEntry(post_id, post.link, entry.content_hash, now, updated)
             counts.new += 1
         else:
-            post_id = row.id
+            edited_at = None
             if post.updated is None or post.updated <= row.updated:
                 # edited upstream without a newer <updated>: it changed now, in its own offset
-                values["updated"] = with_offset(now, offset_minutes(post.date))
-                values["updated_offset"] = offset_minutes(post.date)
-            conn.execute(
-                update(posts)
-                .where(posts.c.id == post_id)
-                .values(withdrawn=False, withdrawn_at=None, changed_at=now, **values)
+                edited_at = with_offset(now, offset_minutes(post.date))
+            store.update_post(
+                tx,
+                row.id,
+                post,
+                changed_at=now,
+                edited_at=edited_at,
+                categories=slugs,
+                tags=tag_slugs,
             )
-            row.content_hash, row.link = entry.content_hash, post.link
+            index[key] = replace(row, content_hash=entry.content_hash, link=post.link)
             counts.updated += 1
-            conn.execute(delete(post_categories).where(post_categories.c.post_id == post_id))
-            conn.execute(delete(post_tags).where(post_tags.c.post_id == post_id))
-        link_terms(conn, post_id, slugs, tag_slugs)
     return counts

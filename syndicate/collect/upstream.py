@@ -59,8 +59,8 @@ def collect_feed_sources(
             _reject(counts, source.label, "another feed source has the same name")
             continue
         try:
-            with store.begin() as conn:
-                states[source.label] = state = feedstate.load(conn, source)
+            with store.transaction() as tx:
+                states[source.label] = state = feedstate.load(store, tx, source)
         except NameTaken as exc:
             _reject(counts, source.label, str(exc))
             continue
@@ -140,10 +140,11 @@ def _collect_one(
         log.exception("%s: could not store", source.label)
         counts = CollectCounts()
         result.outcome, result.error = "error", f"internal error: {exc!r}"
-        with store.begin() as conn:
-            state = feedstate.load(conn, source)  # the in-memory one may hold rolled-back changes
+        with store.transaction() as tx:
+            # (the in-memory state may hold rolled-back changes)
+            state = feedstate.load(store, tx, source)
             feedstate.after_fetch(state, result, now, every)
-            feedstate.save(conn, state)
+            feedstate.save(store, tx, state)
     if result.success:
         log.info("%s: %s", source.label, state.last_result)
     else:
@@ -168,14 +169,15 @@ def _store(
             feed = parse_feed(result.body, result.headers, result.url, cfg.site.tz)
         except FeedError as exc:
             result.outcome, result.error = "error", str(exc)
-    with store.begin() as conn:
+    with store.transaction() as tx:
         summary = ""
         if feed is not None:
             if feed.bozo:
                 log.warning("%s: feed is malformed but usable: %s", source.label, feed.bozo)
-            index = stored_entries(conn, state.source_id)
+            index = stored_entries(store, tx, state.source_id)
             counts = save_entries(
-                conn,
+                store,
+                tx,
                 source_id=state.source_id,
                 source=source,
                 feed=feed,
@@ -183,14 +185,14 @@ def _store(
                     feed.entries, {k: (e.link, e.content_hash) for k, e in index.items()}
                 ),
                 index=index,
-                cats=CategoryRegistry(conn, cfg.categories),
-                tags=TagRegistry(conn),
+                cats=CategoryRegistry(store, tx).register_configured(cfg.categories),
+                tags=TagRegistry(store, tx),
                 now=now,
                 tz=cfg.site.tz,
             )
             summary = f"{counts.new} new, {counts.updated} updated"
         feedstate.after_fetch(state, result, now, every, summary)
-        feedstate.save(conn, state)
+        feedstate.save(store, tx, state)
     return counts
 
 

@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
-from sqlalchemy import func, select
-
 from ..config import Config, DigestConfig
 from ..model import Category, Post
-from ..store import Store, post_categories, posts
+from ..store import Store
 from ..timeutil import parse_duration
 from . import ledger
 
@@ -165,19 +163,7 @@ def plan(cfg: Config, store: Store, digest: DigestConfig, end: datetime) -> Edit
 
 
 def _count(store: Store, slug: str, start: datetime | None, end: datetime) -> int:
-    q = (
-        select(func.count())
-        .select_from(posts.join(post_categories, post_categories.c.post_id == posts.c.id))
-        .where(
-            post_categories.c.category_slug == slug,
-            posts.c.withdrawn.is_(False),
-            posts.c.first_seen <= end,
-        )
-    )
-    if start is not None:
-        q = q.where(posts.c.first_seen > start)
-    with store.connect() as conn:
-        return int(conn.execute(q).scalar() or 0)
+    return store.count_window_posts(slug, start, end)
 
 
 def variant_for(plan: EditionPlan, categories: Iterable[str]) -> Variant:

@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import stopping
 from ..config import Config, DigestConfig
 from ..errors import DeliveryAborted, DigestError
+from ..model import RunOutcome
 from ..store import Store
 from ..timeutil import now_utc
 from . import archive, compose, ledger, subscribers, tokens
@@ -218,7 +219,11 @@ def _send_digest(
         raise
     finally:
         totals = {k: sum(getattr(r, k) for r in results) for k in ("sent_now", "failed", "pending")}
-        outcome = "error" if error else ("ok" if all(r.ok for r in results) else "partial")
+        outcome = (
+            RunOutcome.ERROR
+            if error
+            else (RunOutcome.OK if all(r.ok for r in results) else RunOutcome.PARTIAL)
+        )
         if run_id is not None:
             counts = {**totals, "editions": len(results)}
             store.finish_run(run_id, now_utc(), outcome, counts, error)

@@ -5,6 +5,10 @@ chunks by a sender, and marked sent only after the server accepted the
 message or the Maildir file is in place, each in its own commit. A sender
 that dies leaves at most its claimed rows behind; a later run hands them back
 (the one in flight at the crash may go twice, with the same Message-ID).
+
+The statements are the store's (``store/mailings.py``); the rules above are
+kept here: which claims are dead, one commit per outcome, the bounce count
+in the same commit as the failure.
 """
 
 from __future__ import annotations
@@ -12,95 +16,50 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from ..model import DeliveryStatus, EditionStatus
+from ..store import Store
+from ..store.records import Claim, EditionOverview, EditionRow
+from .subscribers import record_outcome
 
-from ..store import Store, deliveries, editions, subscribers
-from .subscribers import ACTIVE, Subscriber, record_outcome
-
-PENDING, CLAIMED, SENT, FAILED, SKIPPED = "pending", "claimed", "sent", "failed", "skipped"
-DEFERRED = "deferred"  # a temporary failure, held by its sender until the end of its run
+PENDING, CLAIMED, SENT, FAILED, SKIPPED = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.CLAIMED,
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.SKIPPED,
+)
+DEFERRED = DeliveryStatus.DEFERRED  # a temporary failure, held by its sender until its run ends
 HELD = (CLAIMED, DEFERRED)
-SENDING, DONE = "sending", "done"
+SENDING, DONE = EditionStatus.SENDING, EditionStatus.DONE
 # a claim by another machine counts as abandoned after this long without progress
 LEASE = timedelta(minutes=15)
 
-
-@dataclass(frozen=True)
-class EditionRow:
-    id: int
-    digest: str
-    date: str
-    window_start: datetime | None
-    window_end: datetime
-    items: str
-    item_count: int
-    subject: str
-    summary: str
-    status: str
-    created_at: datetime
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Claim:
-    delivery_id: int
-    attempts: int
-    subscriber: Subscriber
-
-
-def _edition(row: Any) -> EditionRow:
-    return EditionRow(**{k: row._mapping[k] for k in EditionRow.__dataclass_fields__})
+__all__ = ["Claim", "EditionOverview", "EditionRow"]
 
 
 # -- editions -------------------------------------------------------------
 
 
 def last_window_end(store: Store, digest: str, *, before: datetime) -> datetime | None:
-    with store.connect() as conn:
-        return conn.execute(
-            select(func.max(editions.c.window_end)).where(
-                editions.c.digest == digest, editions.c.window_end < before
-            )
-        ).scalar()
+    return store.last_window_end(digest, before=before)
 
 
 def find(store: Store, digest: str, date: str) -> EditionRow | None:
-    with store.connect() as conn:
-        row = conn.execute(
-            select(editions).where(editions.c.digest == digest, editions.c.date == date)
-        ).first()
-    return _edition(row) if row else None
+    return store.edition_on(digest, date)
 
 
 def get(store: Store, edition_id: int) -> EditionRow:
-    with store.connect() as conn:
-        return _edition(conn.execute(select(editions).where(editions.c.id == edition_id)).one())
+    return store.edition(edition_id)
 
 
 def unfinished(store: Store, digest: str) -> list[EditionRow]:
-    with store.connect() as conn:
-        rows = conn.execute(
-            select(editions)
-            .where(editions.c.digest == digest, editions.c.status == SENDING)
-            .order_by(editions.c.window_end)
-        ).all()
-    return [_edition(r) for r in rows]
+    return store.unfinished_editions(digest)
 
 
 def history(store: Store, digest: str, limit: int = 50) -> list[EditionRow]:
-    with store.connect() as conn:
-        rows = conn.execute(
-            select(editions)
-            .where(editions.c.digest == digest)
-            .order_by(editions.c.window_end.desc())
-            .limit(limit)
-        ).all()
-    return [_edition(r) for r in rows]
+    return store.edition_history(digest, limit)
 
 
 def create(
@@ -121,104 +80,31 @@ def create(
     None when another process created the same edition first (the unique
     constraints on (digest, window end) and (digest, date) decide).
     """
-    wants = or_(
-        subscribers.c.digests == "",
-        (literal(" ") + subscribers.c.digests + literal(" ")).like(f"% {digest} %"),
+    edition_id = store.create_edition(
+        digest=digest,
+        date=date,
+        window_start=window_start,
+        window_end=window_end,
+        items=items,
+        item_count=item_count,
+        subject=subject,
+        summary=summary,
+        now=now,
     )
-    try:
-        with store.begin() as conn:
-            res = conn.execute(
-                editions.insert().values(
-                    digest=digest,
-                    date=date,
-                    window_start=window_start,
-                    window_end=window_end,
-                    items=items,
-                    item_count=item_count,
-                    subject=subject,
-                    summary=summary,
-                    status=SENDING,
-                    created_at=now,
-                )
-            )
-            key = res.inserted_primary_key
-            assert key is not None  # an insert of one row always has one
-            edition_id = int(key[0])
-            conn.execute(
-                deliveries.insert().from_select(
-                    ["edition_id", "subscriber_id", "status", "attempts"],
-                    select(
-                        literal(edition_id), subscribers.c.id, literal(PENDING), literal(0)
-                    ).where(subscribers.c.status == ACTIVE, wants),
-                )
-            )
-    except IntegrityError:
-        return None
-    return get(store, edition_id)
+    return None if edition_id is None else get(store, edition_id)
 
 
 def finish_if_done(store: Store, edition_id: int, now: datetime) -> bool:
-    with store.begin() as conn:
-        open_rows = conn.execute(
-            select(func.count()).where(
-                deliveries.c.edition_id == edition_id,
-                deliveries.c.status.in_([PENDING, *HELD]),
-            )
-        ).scalar()
-        if open_rows:
-            return False
-        conn.execute(
-            update(editions)
-            .where(editions.c.id == edition_id, editions.c.status == SENDING)
-            .values(status=DONE, finished_at=now)
-        )
-        return True
+    return store.finish_edition_if_done(edition_id, now)
 
 
-def counts(store: Store, edition_id: int) -> dict[str, int]:
-    with store.connect() as conn:
-        rows = conn.execute(
-            select(deliveries.c.status, func.count())
-            .where(deliveries.c.edition_id == edition_id)
-            .group_by(deliveries.c.status)
-        ).all()
-    out = dict.fromkeys((SENT, FAILED, PENDING, CLAIMED, DEFERRED, SKIPPED), 0)
-    out.update({status: int(n) for status, n in rows})
-    return out
+def counts(store: Store, edition_id: int) -> dict[DeliveryStatus, int]:
+    return store.delivery_counts(edition_id)
 
 
-def overview(store: Store, limit: int = 30) -> list[dict[str, Any]]:
+def overview(store: Store, limit: int = 30) -> list[EditionOverview]:
     """The newest editions with their delivery counts, for ``syndicate digest status``."""
-    d = deliveries
-    per_status = (
-        select(d.c.edition_id, d.c.status, func.count().label("n"))
-        .group_by(d.c.edition_id, d.c.status)
-        .subquery()
-    )
-    with store.connect() as conn:
-        eds = conn.execute(
-            select(editions).order_by(editions.c.window_end.desc(), editions.c.digest).limit(limit)
-        ).all()
-        ids = [e.id for e in eds]
-        tallies: dict[int, dict[str, int]] = {i: {} for i in ids}
-        if ids:
-            for edition_id, status, n in conn.execute(
-                select(per_status).where(per_status.c.edition_id.in_(ids))
-            ):
-                tallies[edition_id][status] = int(n)
-    out = []
-    for e in eds:
-        t = tallies[e.id]
-        out.append(
-            {
-                "edition": _edition(e),
-                "sent": t.get(SENT, 0),
-                "pending": t.get(PENDING, 0) + t.get(CLAIMED, 0) + t.get(DEFERRED, 0),
-                "failed": t.get(FAILED, 0),
-                "skipped": t.get(SKIPPED, 0),
-            }
-        )
-    return out
+    return store.editions_overview(limit)
 
 
 # -- claims ---------------------------------------------------------------
@@ -258,25 +144,9 @@ def _alive(claimer: str) -> bool:
 
 def reclaim(store: Store, edition_id: int, *, me: str, now: datetime) -> int:
     """Hand back rows claimed by senders that are gone (or by this process: it is not sending)."""
-    with store.connect() as conn:
-        claimers = [
-            c
-            for (c,) in conn.execute(
-                select(deliveries.c.claimer)
-                .where(deliveries.c.edition_id == edition_id, deliveries.c.status.in_(HELD))
-                .distinct()
-            )
-        ]
+    claimers = store.held_claimers(edition_id)
     dead = [c for c in claimers if c is None or c.split("#", 1)[0] == me or not _alive(c)]
-    stale = and_(deliveries.c.claimed_at < now - LEASE)
-    cond = or_(deliveries.c.claimer.in_(dead), stale) if dead else stale
-    with store.begin() as conn:
-        res = conn.execute(
-            update(deliveries)
-            .where(deliveries.c.edition_id == edition_id, deliveries.c.status.in_(HELD), cond)
-            .values(status=PENDING, claimer=None, claimed_at=None)
-        )
-        return int(res.rowcount or 0)
+    return store.release_claims(edition_id, dead, claimed_before=now - LEASE)
 
 
 def claim(store: Store, edition_id: int, *, me: str, n: int, now: datetime) -> list[Claim]:
@@ -285,136 +155,58 @@ def claim(store: Store, edition_id: int, *, me: str, n: int, now: datetime) -> l
     Each chunk gets its own tag (``me#n``), so rows of an earlier chunk still
     being sent by worker threads are not handed out again.
     """
-    d = deliveries
-    tag = f"{me}#{next(_CHUNKS)}"
-    pick = (
-        select(d.c.id)
-        .where(d.c.edition_id == edition_id, d.c.status == PENDING)
-        .order_by(d.c.id)
-        .limit(n)
-        .scalar_subquery()
-    )
-    with store.begin() as conn:
-        conn.execute(
-            update(d)
-            .where(d.c.id.in_(pick), d.c.status == PENDING)
-            .values(status=CLAIMED, claimer=tag, claimed_at=now)
-        )
-        rows = conn.execute(
-            select(d.c.id.label("delivery_id"), d.c.attempts, subscribers)
-            .join(subscribers, subscribers.c.id == d.c.subscriber_id)
-            .where(d.c.edition_id == edition_id, d.c.status == CLAIMED, d.c.claimer == tag)
-            .order_by(d.c.id)
-        ).all()
-    return [
-        Claim(
-            r.delivery_id,
-            r.attempts,
-            Subscriber(
-                id=r.id,
-                email=r.email,
-                name=r.name,
-                categories=tuple(r.categories.split()),
-                digests=tuple(r.digests.split()),
-                status=r.status,
-                source=r.source,
-                hard_failures=r.hard_failures,
-            ),
-        )
-        for r in rows
-    ]
+    return store.claim_deliveries(edition_id, tag=f"{me}#{next(_CHUNKS)}", n=n, now=now)
 
 
 def release_mine(store: Store, edition_id: int, *, me: str) -> None:
-    with store.begin() as conn:
-        conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.edition_id == edition_id,
-                deliveries.c.status.in_(HELD),
-                deliveries.c.claimer.startswith(f"{me}#", autoescape=True),
-            )
-            .values(status=PENDING, claimer=None, claimed_at=None)
-        )
+    store.release_claimed_by(edition_id, f"{me}#")
 
 
 # -- outcomes (one commit each: what is marked sent was accepted) ---------
 
-# built once: this runs for every message, and building statements costs more than running them
-_OUTCOME = (
-    update(deliveries)
-    .where(deliveries.c.id == bindparam("b_id"))
-    .values(
-        status=bindparam("b_status"),
-        attempts=bindparam("b_attempts"),
-        message_id=bindparam("b_message_id"),
-        location=bindparam("b_location"),
-        error=bindparam("b_error"),
-        claimer=None,
-        updated_at=bindparam("b_now"),
-    )
-)
-_DEFER = (
-    update(deliveries)
-    .where(deliveries.c.id == bindparam("b_id"))
-    .values(
-        status=DEFERRED,
-        attempts=bindparam("b_attempts"),
-        error=bindparam("b_error"),
-        updated_at=bindparam("b_now"),
-    )
-)
-
-
-def _outcome(
-    c: Claim,
-    status: str,
-    now: datetime,
-    *,
-    message_id: str | None = None,
-    location: str | None = None,
-    error: str | None = None,
-    attempt: bool = True,
-) -> dict[str, Any]:
-    return {
-        "b_id": c.delivery_id,
-        "b_status": status,
-        "b_attempts": c.attempts + (1 if attempt else 0),
-        "b_message_id": message_id,
-        "b_location": location,
-        "b_error": error[:1000] if error else None,
-        "b_now": now,
-    }
-
 
 def mark_sent(store: Store, c: Claim, *, message_id: str, location: str, now: datetime) -> None:
-    with store.begin() as conn:
-        conn.execute(_OUTCOME, _outcome(c, SENT, now, message_id=message_id, location=location))
+    with store.transaction() as tx:
+        store.set_delivery_outcome(
+            tx,
+            c.delivery_id,
+            SENT,
+            attempts=c.attempts + 1,
+            now=now,
+            message_id=message_id,
+            location=location,
+        )
         if c.subscriber.hard_failures:
-            record_outcome(conn, c.subscriber.id, ok=True, now=now)
+            record_outcome(store, tx, c.subscriber.id, ok=True, now=now)
 
 
 def mark_failed(store: Store, c: Claim, *, message_id: str, error: str, now: datetime) -> bool:
     """A permanent failure; True when it was the subscriber's third in a row (now bounced)."""
-    with store.begin() as conn:
-        conn.execute(_OUTCOME, _outcome(c, FAILED, now, message_id=message_id, error=error))
-        return record_outcome(conn, c.subscriber.id, ok=False, now=now)
+    with store.transaction() as tx:
+        store.set_delivery_outcome(
+            tx,
+            c.delivery_id,
+            FAILED,
+            attempts=c.attempts + 1,
+            now=now,
+            message_id=message_id,
+            error=error[:1000] if error else None,
+        )
+        return record_outcome(store, tx, c.subscriber.id, ok=False, now=now)
 
 
 def mark_skipped(store: Store, c: Claim, *, reason: str, now: datetime) -> None:
-    with store.begin() as conn:
-        conn.execute(_OUTCOME, _outcome(c, SKIPPED, now, error=reason, attempt=False))
+    with store.transaction() as tx:
+        store.set_delivery_outcome(
+            tx,
+            c.delivery_id,
+            SKIPPED,
+            attempts=c.attempts,
+            now=now,
+            error=reason[:1000] if reason else None,
+        )
 
 
 def defer(store: Store, c: Claim, *, error: str, now: datetime) -> None:
     """A temporary failure that outlived its retries: not again in this run, pending after it."""
-    with store.begin() as conn:
-        conn.execute(
-            _DEFER,
-            {
-                "b_id": c.delivery_id,
-                "b_attempts": c.attempts + 1,
-                "b_error": error[:1000],
-                "b_now": now,
-            },
-        )
+    store.defer_delivery(c.delivery_id, attempts=c.attempts + 1, error=error[:1000], now=now)

@@ -19,40 +19,30 @@ from typing import Any
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.engine import Connection
 
 from .. import safeyaml
 from ..config import Config
 from ..errors import SlugError, SubscriberFileError, YamlError
-from ..model import Rejection
+from ..model import Rejection, SubscriberStatus
 from ..slugs import SLUG_RE, slugify
-from ..store import Store, deliveries, meta, subscribers
+from ..store import Store, Tx
+from ..store.records import KnownSubscriber, NewSubscriber, Subscriber
 
 log = logging.getLogger(__name__)
 
-ACTIVE, UNSUBSCRIBED, BOUNCED, REMOVED = "active", "unsubscribed", "bounced", "removed"
-STATUSES = (ACTIVE, UNSUBSCRIBED, BOUNCED, REMOVED)
+ACTIVE, UNSUBSCRIBED, BOUNCED, REMOVED = (
+    SubscriberStatus.ACTIVE,
+    SubscriberStatus.UNSUBSCRIBED,
+    SubscriberStatus.BOUNCED,
+    SubscriberStatus.REMOVED,
+)
+# the plain strings (for click.Choice, which would show an enum's member names)
+STATUSES = tuple(s.value for s in SubscriberStatus)
 # statuses the file may not undo; REMOVED only means "gone from the file"
 STICKY = (UNSUBSCRIBED, BOUNCED)
 BOUNCE_AFTER = 3  # consecutive hard failures
 COLUMNS = ("email", "name", "categories", "digests")
 SUBSCRIBERS_MAX_CHARS = 256 << 20  # a YAML list of a million subscribers fits
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    id: int
-    email: str
-    name: str = ""
-    categories: tuple[str, ...] = ()  # empty: every category
-    digests: tuple[str, ...] = ()  # empty: every digest
-    status: str = ACTIVE
-    source: str = "cli"
-    hard_failures: int = 0
-
-    def wants_digest(self, name: str) -> bool:
-        return not self.digests or name in self.digests
 
 
 @dataclass(frozen=True)
@@ -266,18 +256,7 @@ def _yaml_rows(text: str, label: str) -> list[tuple[int, dict[str, Any]]]:
 
 # -- store ----------------------------------------------------------------
 
-
-def _subscriber(row: Any) -> Subscriber:
-    return Subscriber(
-        id=row.id,
-        email=row.email,
-        name=row.name,
-        categories=tuple(row.categories.split()),
-        digests=tuple(row.digests.split()),
-        status=row.status,
-        source=row.source,
-        hard_failures=row.hard_failures,
-    )
+__all__ = ["Subscriber"]
 
 
 def get(store: Store, address: str) -> Subscriber | None:
@@ -285,15 +264,11 @@ def get(store: Store, address: str) -> Subscriber | None:
         email = normalize_address(address)
     except ValueError:
         return None
-    with store.connect() as conn:
-        row = conn.execute(select(subscribers).where(subscribers.c.email == email)).first()
-    return _subscriber(row) if row else None
+    return store.subscriber(email)
 
 
 def get_by_id(store: Store, subscriber_id: int) -> Subscriber | None:
-    with store.connect() as conn:
-        row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
-    return _subscriber(row) if row else None
+    return store.subscriber_by_id(subscriber_id)
 
 
 def iter_subscribers(
@@ -302,32 +277,15 @@ def iter_subscribers(
     """Every subscriber in id order, read in chunks so memory stays flat."""
     last = 0
     while True:
-        q = select(subscribers).where(subscribers.c.id > last).order_by(subscribers.c.id)
-        if status:
-            q = q.where(subscribers.c.status == status)
-        with store.connect() as conn:
-            rows = conn.execute(q.limit(chunk)).all()
+        rows = store.subscribers_after(last, status=status, limit=chunk)
         if not rows:
             return
-        for row in rows:
-            yield _subscriber(row)
+        yield from rows
         last = rows[-1].id
 
 
 def count_by_status(store: Store) -> dict[str, int]:
-    with store.connect() as conn:
-        rows = conn.execute(
-            select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
-        ).all()
-    return {status: int(n) for status, n in rows}
-
-
-def _values(entry: Entry) -> dict[str, str]:
-    return {
-        "name": entry.name,
-        "categories": " ".join(entry.categories),
-        "digests": " ".join(entry.digests),
-    }
+    return store.subscriber_counts()
 
 
 def import_entries(
@@ -347,44 +305,25 @@ def import_entries(
     """
     counts = counts or ImportCounts()
     seen: set[str] = set()
-    with store.begin() as conn:
-        existing = {
-            row.email: row
-            for row in conn.execute(
-                select(
-                    subscribers.c.id,
-                    subscribers.c.email,
-                    subscribers.c.name,
-                    subscribers.c.categories,
-                    subscribers.c.digests,
-                    subscribers.c.status,
-                    subscribers.c.source,
-                    subscribers.c.chosen_at,
-                )
-            )
-        }
-        new_rows = []
+    with store.transaction() as tx:
+        existing: dict[str, KnownSubscriber] = store.known_subscribers(tx)
+        new_rows: list[NewSubscriber] = []
         for entry in entries:
             counts.rows += 1
             seen.add(entry.email)
-            values = _values(entry)
             row = existing.get(entry.email)
             if row is None:
                 new_rows.append(
-                    {
-                        "email": entry.email,
-                        **values,
-                        "status": ACTIVE,
-                        "source": source,
-                        "hard_failures": 0,
-                        "created_at": now,
-                        "updated_at": now,
-                        "status_at": now,
-                    }
+                    NewSubscriber(entry.email, entry.name, entry.categories, entry.digests, source)
                 )
                 counts.added += 1
                 continue
-            changes: dict[str, Any] = {k: v for k, v in values.items() if getattr(row, k) != v}
+            values: dict[str, Any] = {
+                "name": entry.name,
+                "categories": entry.categories,
+                "digests": entry.digests,
+            }
+            changes = {k: v for k, v in values.items() if getattr(row, k) != v}
             if row.chosen_at is not None:  # chosen on the preferences page: that wins
                 changes.pop("categories", None)
                 changes.pop("digests", None)
@@ -398,29 +337,17 @@ def import_entries(
             else:
                 counts.unchanged += 1
             if changes:
-                changes["updated_at"] = now
-                conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(changes))
-        for batch in _batches(new_rows, 500):
-            conn.execute(subscribers.insert(), batch)
+                store.update_subscriber(tx, row.id, updated_at=now, **changes)
+        store.insert_subscribers(tx, new_rows, now)
         if sync:
             gone = [
                 row.id
                 for email, row in existing.items()
                 if row.source == source and row.status == ACTIVE and email not in seen
             ]
-            for batch in _batches(gone, 500):
-                conn.execute(
-                    subscribers.update()
-                    .where(subscribers.c.id.in_(batch))
-                    .values(status=REMOVED, status_at=now, updated_at=now)
-                )
+            store.mark_removed(tx, gone, now)
             counts.removed += len(gone)
     return counts
-
-
-def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def import_file(
@@ -452,18 +379,13 @@ def sync_configured(cfg: Config, store: Store, *, now: datetime) -> ImportCounts
     except FileNotFoundError:
         raise SubscriberFileError(f"{path}: subscribers file not found") from None
     key = f"subscribers-file:{path.resolve()}"
-    with store.connect() as conn:
-        stored = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
-    if stored == digest:
+    if store.get_meta(key) == digest:
         return ImportCounts(skipped_unchanged_file=True)
     counts = import_file(cfg, store, path, now=now, sync=True, label=_label(cfg, path))
     log.info("imported %s: %s", path, counts.describe())
     for r in counts.rejections:
         log.warning("rejected subscriber: %s: %s", r.path, r.reason)
-    with store.begin() as conn:
-        conn.execute(delete(meta).where(meta.c.key == key))
-        if not counts.rejections:
-            conn.execute(meta.insert().values(key=key, value=digest))
+    store.replace_meta(key, None if counts.rejections else digest)
     return counts
 
 
@@ -476,29 +398,27 @@ def _label(cfg: Config, path: Path) -> str:
 
 def add(cfg: Config, store: Store, entry: Entry, *, now: datetime) -> tuple[Subscriber, str]:
     """Add or update one subscriber; an explicit add also brings back one who had left."""
-    with store.begin() as conn:
-        row = conn.execute(select(subscribers).where(subscribers.c.email == entry.email)).first()
+    with store.transaction() as tx:
+        row = store.find_subscriber(tx, entry.email)
         if row is None:
-            conn.execute(
-                subscribers.insert().values(
-                    email=entry.email,
-                    **_values(entry),
-                    status=ACTIVE,
-                    source="cli",
-                    hard_failures=0,
-                    created_at=now,
-                    updated_at=now,
-                    status_at=now,
-                )
-            )
+            new = NewSubscriber(entry.email, entry.name, entry.categories, entry.digests, "cli")
+            store.insert_subscribers(tx, [new], now)
             action = "added"
         else:
-            changes: dict[str, Any] = {"updated_at": now, **_values(entry)}
+            changes: dict[str, Any] = {}
             action = "updated"
             if row.status != ACTIVE:
                 changes.update(status=ACTIVE, status_at=now, hard_failures=0)
                 action = f"re-subscribed (was {row.status})"
-            conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(changes))
+            store.update_subscriber(
+                tx,
+                row.id,
+                updated_at=now,
+                name=entry.name,
+                categories=entry.categories,
+                digests=entry.digests,
+                **changes,
+            )
     found = get(store, entry.email)
     assert found is not None
     return found, action
@@ -508,13 +428,7 @@ def set_status(store: Store, subscriber_id: int, status: str, *, now: datetime) 
     """Record an unsubscribe (or bounce); this is what the web unsubscribe endpoint calls."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    with store.begin() as conn:
-        res = conn.execute(
-            subscribers.update()
-            .where(subscribers.c.id == subscriber_id, subscribers.c.status != status)
-            .values(status=status, status_at=now, updated_at=now)
-        )
-        return bool(res.rowcount)
+    return store.set_subscriber_status(subscriber_id, SubscriberStatus(status), now=now)
 
 
 def remove(store: Store, address: str, *, now: datetime, purge: bool = False) -> str | None:
@@ -525,37 +439,20 @@ def remove(store: Store, address: str, *, now: datetime, purge: bool = False) ->
     if not purge:
         set_status(store, found.id, UNSUBSCRIBED, now=now)
         return "unsubscribed"
-    with store.begin() as conn:
-        conn.execute(delete(deliveries).where(deliveries.c.subscriber_id == found.id))
-        conn.execute(delete(subscribers).where(subscribers.c.id == found.id))
+    store.purge_subscriber(found.id)
     return "purged"
 
 
-def record_outcome(conn: Connection, subscriber_id: int, *, ok: bool, now: datetime) -> bool:
+def record_outcome(store: Store, tx: Tx, subscriber_id: int, *, ok: bool, now: datetime) -> bool:
     """Count consecutive hard failures; the third one marks the subscriber bounced.
 
-    Returns True when this outcome bounced the subscriber.
+    Runs in the transaction of the delivery's outcome. Returns True when this
+    outcome bounced the subscriber.
     """
     if ok:
-        conn.execute(
-            update(subscribers)
-            .where(subscribers.c.id == subscriber_id, subscribers.c.hard_failures > 0)
-            .values(hard_failures=0)
-        )
+        store.reset_hard_failures(tx, subscriber_id)
         return False
-    conn.execute(
-        update(subscribers)
-        .where(subscribers.c.id == subscriber_id)
-        .values(hard_failures=subscribers.c.hard_failures + 1, updated_at=now)
-    )
-    failures = conn.execute(
-        select(subscribers.c.hard_failures).where(subscribers.c.id == subscriber_id)
-    ).scalar()
+    failures = store.count_hard_failure(tx, subscriber_id, now)
     if failures is not None and failures >= BOUNCE_AFTER:
-        res = conn.execute(
-            update(subscribers)
-            .where(subscribers.c.id == subscriber_id, subscribers.c.status == ACTIVE)
-            .values(status=BOUNCED, status_at=now)
-        )
-        return bool(res.rowcount)
+        return store.bounce(tx, subscriber_id, now)
     return False

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..config import Config
 from ..model import Post
 from ..slugs import is_slug
 from ..store import Store
+from ..store.records import FeedHead
 from ..terms import CategoryRegistry
 from ..writer import Output
 from .formats import EPOCH, RENDERERS, FeedSpec, feed_updated
@@ -121,7 +123,7 @@ def _hash(state: object) -> str:
 
 
 def _fingerprint(cfg: Config, store: Store) -> str:
-    return _hash({**_config_state(cfg), "store": store.content_state()})
+    return _hash({**_config_state(cfg), "store": store.content_state().as_json()})
 
 
 def _shared_state(cfg: Config, store: Store) -> str:
@@ -137,19 +139,19 @@ def _shared_state(cfg: Config, store: Store) -> str:
     return _hash({**_config_state(cfg), **names})
 
 
-def _feed_state(spec: FeedSpec, heads: list[Post]) -> str:
+def _feed_state(spec: FeedSpec, heads: list[FeedHead]) -> str:
     """A feed's entries as ids and change times: equal means the same bytes would be rendered."""
     return _hash(
         [
             [spec.key, spec.title, spec.name, spec.home_url, spec.description, spec.excerpt_only],
-            [[p.id, p.first_seen.isoformat()] for p in heads],  # first_seen holds changed_at
+            [[p.id, p.changed_at.isoformat()] for p in heads],
         ]
     )
 
 
 def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
-    with store.begin() as conn:
-        CategoryRegistry(conn, cfg.categories)  # config display names win
+    with store.transaction() as tx:
+        CategoryRegistry(store, tx).register_configured(cfg.categories)  # config names win
     root = Path(cfg.feeds.dir)
     result = BuildResult(index=root / "index.html")
     fingerprint = _fingerprint(cfg, store)
@@ -177,15 +179,17 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         tag = spec.key[5:] if spec.key.startswith("tags/") else None
         limit = cfg.feeds.limit
         # enough for the index page and OPML
-        posts = store.feed_heads(category=category, tag=tag, limit=limit)
-        states[spec.key] = _feed_state(spec, posts)
+        heads = store.feed_heads(category=category, tag=tag, limit=limit)
+        states[spec.key] = _feed_state(spec, heads)
+        posts: Sequence[Post | FeedHead] = heads
         names = [f"{spec.key}.{fmt}" for fmt in cfg.feeds.formats]
         if previous.get(spec.key) == states[spec.key] and all((root / n).exists() for n in names):
             out.unchanged.extend(names)  # same entries as last time: same bytes, not rendered
         else:
-            posts = store.posts(category=category, tag=tag, limit=limit)
+            rendered = store.posts(category=category, tag=tag, limit=limit)
             for fmt in cfg.feeds.formats:
-                out.put(f"{spec.key}.{fmt}", RENDERERS[fmt](cfg, spec, posts))
+                out.put(f"{spec.key}.{fmt}", RENDERERS[fmt](cfg, spec, rendered))
+            posts = rendered
         result.feeds += 1
         newest_overall = max(newest_overall, feed_updated(posts))
         if spec.key.startswith("tags/"):

@@ -19,6 +19,7 @@ with ``json.dumps`` (hand-written on purpose).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ from lxml import etree
 from .. import __version__
 from ..config import Config
 from ..model import Post
+from ..store.records import FeedHead
 from ..text import strip_control
 
 if TYPE_CHECKING:
@@ -67,7 +69,7 @@ def _seconds(dt: datetime) -> datetime:
     return dt.replace(microsecond=0)
 
 
-def feed_updated(posts: list[Post]) -> datetime:
+def feed_updated(posts: Sequence[Post | FeedHead]) -> datetime:
     """The newest entry's updated time; never the build time."""
     return _seconds(max((p.updated for p in posts), default=EPOCH))
 

@@ -5,7 +5,9 @@ migrations, ``processes`` who owns a run, ``core`` the ``Store`` and its
 queries.
 """
 
-from .core import Store, StoreError, chunked, redact_url
+from ..errors import StoreError
+from .content import chunked
+from .core import Store, open_store, redact_url
 from .processes import HOST, process_alive, process_start
 from .schema import (
     categories,
@@ -22,14 +24,17 @@ from .schema import (
     subscribers,
     tags,
 )
-from .versions import MIGRATIONS, SCHEMA_VERSION, analyze
+from .versions import HEAD, SCHEMA_VERSION, Revision, analyze
+from .wrapping import Tx
 
 __all__ = [
+    "HEAD",
     "HOST",
-    "MIGRATIONS",
     "SCHEMA_VERSION",
+    "Revision",
     "Store",
     "StoreError",
+    "Tx",
     "analyze",
     "categories",
     "chunked",
@@ -38,6 +43,7 @@ __all__ = [
     "job_slots",
     "meta",
     "metadata",
+    "open_store",
     "post_categories",
     "post_tags",
     "posts",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -108,7 +107,6 @@ def create_app(cfg: Config, *, store: Store | None = None, key: bytes | None = N
             HTTPException: plain_error,
             StoreUnavailable: store_error,
             StoreError: store_error,
-            SQLAlchemyError: store_error,
             Exception: plain_error,
         },
     )

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -49,7 +48,7 @@ def _subjects(state: WebState, name: str) -> dict[str, str]:
     """Edition subjects from the store; the listing still works (dates only) without it."""
     try:
         rows = ledger.history(state.store.get(), name, limit=10_000)
-    except (StoreUnavailable, StoreError, SQLAlchemyError):
+    except (StoreUnavailable, StoreError):
         return {}
     return {r.date: r.subject for r in rows}
 

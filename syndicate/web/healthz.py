@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -30,12 +29,12 @@ def _iso(value: Any) -> str | None:
 def _runs(state: WebState) -> list[dict[str, Any]]:
     return [
         {
-            "job": r["job"],
-            "step": r["step"],
-            "outcome": r["outcome"],
-            "started_at": _iso(r["started_at"]),
-            "finished_at": _iso(r["finished_at"]),
-            "counts": r["counts"],
+            "job": r.job,
+            "step": r.step,
+            "outcome": r.outcome.value,
+            "started_at": _iso(r.started_at),
+            "finished_at": _iso(r.finished_at),
+            "counts": r.counts,
         }
         for r in state.store.get().last_runs()
     ]
@@ -50,7 +49,7 @@ def _check(state: WebState) -> tuple[str, list[dict[str, Any]]]:
         return "", _runs(state)
     except StoreUnavailable as exc:
         return str(exc), []
-    except (StoreError, SQLAlchemyError, OSError):
+    except (StoreError, OSError):
         return "the store does not answer queries", []
 
 

@@ -15,7 +15,7 @@ from ..config import Config
 from ..digest.compose import digest_categories
 from ..digest.subscribers import Subscriber
 from ..errors import InvalidChoice
-from ..store import Store, subscribers
+from ..store import Store
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,4 @@ def set_preferences(
     now: datetime,
 ) -> bool:
     """Record the choice; the next edition reads it when it picks each subscriber's variant."""
-    with store.begin() as conn:
-        res = conn.execute(
-            subscribers.update()
-            .where(subscribers.c.id == subscriber_id)
-            .values(
-                categories=" ".join(categories),
-                digests=" ".join(digests),
-                updated_at=now,
-                chosen_at=now,  # the subscriber's own choice outranks the subscribers file
-            )
-        )
-        return bool(res.rowcount)
+    return store.set_choices(subscriber_id, categories, digests, now)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
 from ..errors import StoreUnavailable
-from ..store import Store, StoreError
+from ..store import Store, StoreError, open_store
 from .static import FileServer
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class StoreHandle:
         with self._lock:
             if self._store is None:
                 try:
-                    store = Store(self.url)
+                    store = open_store(self.url)
                 except STORE_ERRORS as exc:
                     log.warning("store unavailable: %s", exc)
                     raise StoreUnavailable("the store cannot be opened") from None
