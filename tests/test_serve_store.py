@@ -173,22 +173,41 @@ def test_read_only_store_refuses_writes_until_writable(mailed, opened_first):
         assert_healthy(live.url)
 
 
+@contextmanager
+def writes_to_subscribers_fail(path: Path) -> Iterator[None]:
+    """SQLite itself refuses every change to ``subscribers``, as a full disk or an I/O
+    error would, while every check on the file passes (a trigger, dropped after).
+
+    Not a connection opened while the file was read-only: SQLite's unix VFS
+    hands a new connection the writable descriptor a closed one left parked
+    on the same inode, so whether it is read-only depends on pool history.
+    """
+    with sqlite3.connect(path) as con:
+        con.execute(
+            "CREATE TRIGGER refuse_writes BEFORE UPDATE ON subscribers "
+            "BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END"
+        )
+    con.close()
+    try:
+        yield
+    finally:
+        with sqlite3.connect(path) as con:
+            con.execute("DROP TRIGGER refuse_writes")
+        con.close()
+
+
 def test_a_failed_write_is_never_acknowledged(mailed):
-    """The file checks pass but SQLite refuses the write (its connection was opened
-    read-only): 503, /healthz reports the failure, and the next attempt succeeds."""
+    """The file checks pass but SQLite refuses the write: 503, /healthz reports the
+    failure (it did not before the write), and the next attempt succeeds."""
     site, store = mailed
-    path = db_file(site)
     with LiveServer(site.cfg()) as live:
         alice = link_for(site, ALICE, live.url)
-        with read_only(path):
-            assert httpx.get(alice).status_code == 200  # opened (read-only) here
-        first = one_click(alice)
-        if first.status_code == 200:  # the write went through a fresh connection: it landed
-            assert status_of(store, ALICE) == subs.UNSUBSCRIBED
-            return
-        assert_refused(first)
-        assert status_of(store, ALICE) == subs.ACTIVE
-        assert_unhealthy(live.url, "write")
+        assert httpx.get(alice).status_code == 200
+        with writes_to_subscribers_fail(db_file(site)):
+            assert_healthy(live.url)
+            assert_refused(one_click(alice))
+            assert status_of(store, ALICE) == subs.ACTIVE
+            assert_unhealthy(live.url, "write")
         r = one_click(alice)
         assert r.status_code == 200 and r.text == "unsubscribed\n"
         assert status_of(store, ALICE) == subs.UNSUBSCRIBED
