@@ -23,8 +23,9 @@ demo: $(STAMP)
 	  if [ -n "$$newest" ]; then echo "digest:  $(CURDIR)/outbox/new/$$newest  (a Maildir: mutt -f outbox)"; \
 	  else echo "digest:  no new edition (nothing new since the last one): see $(CURDIR)/outbox"; fi
 	@echo "serve:   $(DEMO_ENV) $(BIN)/syndicate serve"
-	@echo "         then open http://127.0.0.1:8080/  (feeds index; archive: http://127.0.0.1:8080/digests/daily/;"
-	@echo "         a digest's unsubscribe link works there with https://finews.withounder.com replaced by http://127.0.0.1:8080)"
+	@echo "         then open http://127.0.0.1:8080/  (feeds index with the sign-up form; archive:"
+	@echo "         http://127.0.0.1:8080/digests/daily/); the confirmation mail lands in outbox/ too,"
+	@echo "         and the links in the mails lead to serve (serve.public_url in schedule.yaml)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

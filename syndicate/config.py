@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -391,12 +392,67 @@ class DaemonConfig(Strict):
     stale_after: str = "5m"
 
 
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of an absolute URL, lower-cased (how browsers send Origin)."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class SignupLimits(Strict):
+    """How often one client or one address may sign up (answered 429 beyond)."""
+
+    per_ip_hour: int = Field(10, ge=1)  # sign-ups from one client IP in an hour
+    per_address_day: int = Field(3, ge=1)  # confirmation mails to one address in a day
+
+
+class ConfirmMail(Strict):
+    """The double opt-in mail a sign-up gets."""
+
+    subject: str = "请确认订阅 {{ site.title }} 的邮件摘要"
+    from_: str = Field("", alias="from")  # default: the first digest's from
+    expires: str = "48h"  # how long its link works
+
+    @field_validator("expires")
+    @classmethod
+    def _expires(cls, v: str) -> str:
+        if parse_duration(v).total_seconds() < 300:
+            raise ValueError("give the reader at least 5m to press the link")
+        return v
+
+
 class ServeConfig(Strict):
-    """``syndicate serve``: where it listens and how large a request body may be."""
+    """``syndicate serve``: where it listens, request limits, and the sign-up form."""
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    # the address readers reach serve at (forms post there, mails link there); default site.url
+    public_url: str = ""
+    # sites whose pages may post the sign-up form or call the API (default: site.url's)
+    allowed_origins: list[str] = []
+    pending_days: int = Field(7, ge=1, le=365)  # unconfirmed sign-ups are deleted after this
+    limits: SignupLimits = SignupLimits()
+    confirm: ConfirmMail = ConfirmMail()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        if v and not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an absolute http(s) URL, e.g. https://news.example.org")
+        return v.rstrip("/")
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        out = []
+        for item in v:
+            if not re.match(r"^https?://[^/\s]+/?$", item.strip()):
+                raise ValueError(
+                    f"{item!r} is not an origin: give scheme and host only, "
+                    "e.g. https://www.example.org"
+                )
+            out.append(url_origin(item))
+        return out
 
 
 class Config(Strict):
@@ -498,6 +554,27 @@ class Config(Strict):
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    @property
+    def public_url(self) -> str:
+        """Where readers reach ``syndicate serve``: links in mails, the forms' target."""
+        return self.serve.public_url or self.site.url
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Origins whose pages may post the sign-up form: configured, else the site's own."""
+        own = {url_origin(self.public_url)}
+        return sorted(own | set(self.serve.allowed_origins or [url_origin(self.site.url)]))
+
+    @property
+    def confirm_from(self) -> str:
+        """The From of confirmation mails: ``serve.confirm.from``, else the first digest's."""
+        if self.serve.confirm.from_:
+            return self.serve.confirm.from_
+        if self.digests:
+            return self.digests[0].from_
+        host = urlsplit(self.site.url).hostname or "localhost"
+        return f"{self.site.title} <{self.site.email or 'noreply@' + host}>"
 
     @property
     def feeds_base_url(self) -> str:

@@ -117,6 +117,22 @@ class SubscriberFileError(DigestError):
     """The file as a whole cannot be read (missing, bad header, not a list); exit 1."""
 
 
+class SignupInvalid(InputError):
+    """A sign-up whose address, name or choices cannot be used; ``str()`` is shown to them."""
+
+
+class RateLimited(DigestError):
+    """Too many sign-ups from one client, or confirmation mails to one address (429)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class ConfirmationUndeliverable(DigestError):
+    """The confirmation mail could not be handed to the mail server now (503, try later)."""
+
+
 # -- daemon and web ----------------------------------------------------------
 
 

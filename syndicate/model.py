@@ -40,12 +40,26 @@ class DeliveryStatus(StrEnum):
 
 
 class SubscriberStatus(StrEnum):
-    """``subscribers.status``; only ``active`` subscribers get editions."""
+    """``subscribers.status``; only ``active`` subscribers get editions.
+
+    ``pending`` is never stored in ``subscribers``: it is the status a sign-up
+    waiting for its confirmation (a ``signups`` row) is listed with.
+    """
 
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     REMOVED = "removed"
+    FORGOTTEN = "forgotten"  # erased on request: no address, no name, nothing sent
+    PENDING = "pending"
+
+
+class ConfirmResult(StrEnum):
+    """What pressing the button of a confirmation link did."""
+
+    CONFIRMED = "confirmed"
+    ALREADY = "already"  # confirmed before: nothing changed
+    GONE = "gone"  # the sign-up was cleaned up (it expired): nothing changed
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""End to end in headless Chromium: the index page, a styled feed, unsubscribing from a digest.
+"""End to end in headless Chromium: the index page, a styled feed, signing up, unsubscribing.
 
 Debian's ``chromium`` driven by Playwright for Python (never ``playwright
 install``: no browser download). Without either, these tests are skipped
@@ -33,6 +33,8 @@ from .serving import (
     local,
     outbox,
     populate,
+    send,
+    text_of,
     to,
     unsubscribe_url,
 )
@@ -143,3 +145,82 @@ def test_unsubscribe_from_a_real_digest_in_the_browser(chromium, page, site, mon
     cli(site, "digest", "send", "daily", "--now", (NOW + timedelta(days=1)).isoformat())
     second = outbox(site)[len(first) :]
     assert [to(m) for m in second] == [BOB]
+
+
+READER = "reader@example.net"
+CONFIRM_LINK = re.compile(re.escape(SITE_URL) + r"/confirm\?t=[^\s<>\"']+")
+
+
+def test_sign_up_on_the_index_page_confirm_and_get_the_next_edition(
+    chromium, page, site, monkeypatch
+):
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    digest_site(site)
+    store = populate(site)
+    before = len(outbox(site))
+
+    with LiveServer(site.cfg()) as live:
+        serve_public_origin(page, live.url)
+        # the index page as readers see it, at the public origin, posting to its /subscribe
+        page.goto(SITE_URL + "/feeds/")
+        form = page.locator("#subscribe-form")
+        assert form.get_attribute("action") == SITE_URL + "/subscribe"
+        form.locator("input[name=email]").fill(READER)
+        form.locator("input[name=name]").fill("读者")
+        caijing = form.locator("input[name=category][value=caijing]")
+        keji = form.locator("input[name=category][value=keji]")
+        assert caijing.is_checked() and keji.is_checked()
+        keji.uncheck()
+        assert form.locator("input[name=digest][value=daily]").is_checked()
+        form.locator("#subscribe").click()
+        page.locator("#sent").wait_for(state="visible")
+        assert page.url == SITE_URL + "/subscribe"
+        assert subs.get(store, READER) is None  # a sign-up is not a subscriber
+
+        new = outbox(site)[before:]
+        assert [to(m) for m in new] == [READER]
+        mail = new[0]
+        assert mail.get_body(("plain",)) is not None
+        assert mail.get_body(("html",)) is not None
+        links = CONFIRM_LINK.findall(text_of(mail))
+        assert links, text_of(mail)
+        link = links[0]
+
+        page.goto(link)  # opening the link (as a mail scanner would) confirms nothing
+        button = page.locator("#confirm")
+        assert button.count() == 1
+        assert subs.get(store, READER) is None
+        button.click()
+        page.locator("#confirmed").wait_for(state="visible")
+        assert page.locator("#preferences").count() == 1
+    reader = subs.get(store, READER)
+    assert reader is not None
+    assert reader.status == subs.ACTIVE
+    assert reader.name == "读者"
+    assert (reader.categories, reader.digests) == (("caijing",), ())  # all digests ticked: ()
+    assert reader.consent is not None and reader.consent.method == "form"
+    assert reader.consent.page == SITE_URL + "/feeds/"
+    assert len(outbox(site)) == before + 1  # confirming mails nothing
+
+    site.post(
+        "2022-02-20-caijing-next.md",
+        title="下一期的财经文章",
+        categories="caijing",
+        date="2022-02-20 09:00:00 +0800",
+    )
+    site.post(
+        "2022-02-21-keji-next.md",
+        title="下一期的科技文章",
+        categories="keji",
+        date="2022-02-21 09:00:00 +0800",
+    )
+    collect(site.cfg(), store, now=NOW + timedelta(hours=12))
+    sent_before = len(outbox(site))
+    send(site, store, NOW + timedelta(days=1))
+    digest = [m for m in outbox(site)[sent_before:] if to(m) == READER]
+    assert len(digest) == 1
+    text = text_of(digest[0])
+    assert "下一期的财经文章" in text
+    assert "下一期的科技文章" not in text
+    assert "科技" not in text and "keji第" not in text  # no keji section at all
+    assert "读者" in text  # the name given on the form

@@ -24,21 +24,26 @@ def test_new_store_is_stamped_and_in_wal_mode(site):
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
+HEAD_N = int(store_mod.HEAD)
+NEXT = f"{HEAD_N + 1:04d}"  # the revision a later release would add
+
+
 def _fresh_revision_dir(tmp_path, monkeypatch, body: str) -> None:
-    """This release's revisions plus a 0004 with ``body`` as its upgrade (a later release)."""
+    """This release's revisions plus a NEXT with ``body`` as its upgrade (a later release)."""
     scripts = tmp_path / "migrations"
     shutil.copytree(versions.MIGRATIONS_DIR, scripts)
-    (scripts / "versions" / "0004_test.py").write_text(
+    (scripts / "versions" / f"{NEXT}_test.py").write_text(
         "import sqlalchemy as sa\nfrom alembic import op\n"
-        "revision = '0004'\ndown_revision = '0003'\nbranch_labels = depends_on = None\n"
+        f"revision = '{NEXT}'\ndown_revision = '{store_mod.HEAD}'\n"
+        "branch_labels = depends_on = None\n"
         f"def upgrade():\n{textwrap.indent(textwrap.dedent(body), '    ')}\n"
         "def downgrade():\n    pass\n",
         encoding="utf-8",
     )
     monkeypatch.setattr(versions, "MIGRATIONS_DIR", scripts)
-    monkeypatch.setattr(versions, "HEAD", "0004")
-    monkeypatch.setattr(versions, "SCHEMA_VERSION", 4)
-    monkeypatch.setattr(core, "HEAD", "0004")
+    monkeypatch.setattr(versions, "HEAD", NEXT)
+    monkeypatch.setattr(versions, "SCHEMA_VERSION", HEAD_N + 1)
+    monkeypatch.setattr(core, "HEAD", NEXT)
     versions._script.cache_clear()
     monkeypatch.setattr(versions, "_script", functools.cache(versions._script.__wrapped__))
 
@@ -61,8 +66,8 @@ def test_migration_runs_once_and_keeps_data(site, monkeypatch, tmp_path):
     s2 = open_store(s.url)
     s3 = open_store(s.url)
     assert calls.read_text() == "1"
-    assert s3.schema_version() == 4 and s3.revision().current == "0004"
-    assert s3.get_meta("schema_version") == "4"  # what releases before Alembic read
+    assert s3.schema_version() == HEAD_N + 1 and s3.revision().current == NEXT
+    assert s3.get_meta("schema_version") == str(HEAD_N + 1)  # what releases before Alembic read
     with s2.connect() as conn:
         assert conn.execute(text("SELECT count(*), min(extra) FROM posts")).one() == (1, 7)
         assert conn.execute(select(posts.c.title)).scalar().startswith("聚精会神")
@@ -75,14 +80,16 @@ def test_a_failed_revision_changes_nothing(site, monkeypatch, tmp_path):
         monkeypatch,
         """
         op.create_table("half", sa.Column("id", sa.Integer, primary_key=True))
-        raise RuntimeError("revision 0004 fails")
+        raise RuntimeError("the new revision fails")
         """,
     )
-    with pytest.raises(RuntimeError, match="0004 fails"):
+    with pytest.raises(RuntimeError, match="the new revision fails"):
         open_store(s.url)
     with s.connect() as conn:
         assert not inspect(conn).has_table("half")
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert (
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == store_mod.HEAD
+        )
 
 
 def test_store_newer_than_code_refuses(site):
@@ -95,8 +102,12 @@ def test_store_newer_than_code_refuses(site):
         open_store(s.url)
     with s.begin() as conn:  # a store from before Alembic, stamped by a newer release
         conn.execute(text("DROP TABLE alembic_version"))
-        conn.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
-    with pytest.raises(StoreError, match="store schema version 4 is newer than this syndicate"):
+        conn.execute(
+            text("UPDATE meta SET value = :v WHERE key = 'schema_version'"), {"v": str(HEAD_N + 1)}
+        )
+    with pytest.raises(
+        StoreError, match=f"store schema version {HEAD_N + 1} is newer than this syndicate"
+    ):
         open_store(s.url)
 
 
@@ -118,7 +129,7 @@ def test_store_opens_without_side_effects(tmp_path):
 def test_revisions_build_the_models_schema(tmp_path):
     """Upgrading from empty gives the tables ``metadata.create_all`` would, DDL for DDL."""
     assert versions.script_head() == store_mod.HEAD == f"{store_mod.SCHEMA_VERSION:04d}"
-    assert versions.known_revisions() == ["0001", "0002", "0003"]
+    assert versions.known_revisions() == [f"{n:04d}" for n in range(1, HEAD_N + 1)]
     migrated = open_store(f"sqlite:///{tmp_path / 'migrated.db'}")
     created = create_engine(f"sqlite:///{tmp_path / 'created.db'}")
     metadata.create_all(created)

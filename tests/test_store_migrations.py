@@ -23,7 +23,13 @@ from syndicate.store import HEAD, SCHEMA_VERSION, Store, metadata, open_store
 from .conftest import DATA
 
 DUMP = DATA / "store-v2" / "store-v2.sql"
-NEW_RUN_COLUMNS = ("pid", "host", "pid_started")
+# what the revisions after 0002 add: columns (NULL in old rows unless listed
+# in FILLED) and tables (empty after the upgrade)
+NEW_COLUMNS = {
+    "runs": ["pid", "host", "pid_started"],
+    "subscribers": ["consent_method", "consent_page", "consent_ip", "consent_at", "confirmed_at"],
+}
+NEW_TABLES = {"alembic_version", "signups", "subscriber_events", "forgotten"}
 
 
 def _load(db: Path) -> None:
@@ -47,6 +53,14 @@ def _snapshot(db: Path) -> dict[str, tuple[list[str], list[tuple[object, ...]]]]
             cur = con.execute(f'SELECT * FROM "{table}" ORDER BY rowid')
             snap[table] = ([d[0] for d in cur.description], cur.fetchall())
         return snap
+    finally:
+        con.close()
+
+
+def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql).fetchall()
     finally:
         con.close()
 
@@ -83,9 +97,11 @@ def test_the_fixture_is_a_full_version_2_store(v2_store):
     assert "alembic_version" not in snap
     meta = dict(snap["meta"][1])
     assert meta["schema_version"] == "2"
-    for table in metadata.tables:  # rows in every table the schema has
+    for table in set(metadata.tables) - NEW_TABLES:  # rows in every table it had
         assert snap[table][1], f"{table} is empty in the fixture"
-    assert not set(NEW_RUN_COLUMNS) & set(snap["runs"][0])
+    for table, columns in NEW_COLUMNS.items():
+        assert not set(columns) & set(snap[table][0]), table
+    assert not NEW_TABLES & set(snap)
     rev = Store(f"sqlite:///{v2_store}").revision()
     assert (rev.current, rev.legacy, rev.due, rev.newer) == ("0002", True, True, False)
 
@@ -96,19 +112,32 @@ def test_upgrade_keeps_every_row(v2_store):
     store.close()
     after = _snapshot(v2_store)
 
-    assert set(after) == set(before) | {"alembic_version"}
+    assert set(after) == set(before) | NEW_TABLES
     assert after["alembic_version"][1] == [(HEAD,)]
+    assert all(not after[t][1] for t in NEW_TABLES - {"alembic_version"})
     for table, (columns, rows) in before.items():
         new_columns, new_rows = after[table]
         assert new_columns[: len(columns)] == columns, table
         added = new_columns[len(columns) :]
-        assert added == (list(NEW_RUN_COLUMNS) if table == "runs" else []), table
+        assert added == NEW_COLUMNS.get(table, []), table
         if table == "meta":  # the one value an upgrade rewrites
             old = dict(rows)
             old["schema_version"] = str(SCHEMA_VERSION)
             assert dict(new_rows) == old
             continue
         assert [r[: len(columns)] for r in new_rows] == rows, table
+        if table == "subscribers":  # consent as far as it is known: method and time
+            for new_row in new_rows:
+                record = dict(zip(new_columns, new_row, strict=True))
+                source = record["source"]
+                method = "file" if source.startswith("file:") else "cli"
+                assert (record["consent_method"], record["consent_at"]) == (
+                    method,
+                    record["created_at"],
+                )
+                assert record["consent_page"] is record["consent_ip"] is None
+                assert record["confirmed_at"] is None
+            continue
         assert all(r[len(columns) :] == (None,) * len(added) for r in new_rows), table
 
     con = sqlite3.connect(v2_store)
@@ -147,6 +176,8 @@ def test_upgrade_through_the_cli(tmp_path, v2_store):
     upgraded = run("store", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
     assert f": 0002 (schema_version 2, before Alembic) → {HEAD}" in upgraded.output
+    methods = {r[0] for r in _rows(v2_store, "SELECT DISTINCT consent_method FROM subscribers")}
+    assert methods == {"file", "cli"}
     again = run("store", "upgrade")
     assert again.exit_code == 0 and "nothing to do" in again.output
     assert "upgrade due: no" in run("store", "status").output

@@ -1,8 +1,9 @@
 """The ``syndicate`` command: parse arguments, call the step modules, print results.
 
 One module per command group (``pipeline``: collect, build, status, run,
-jobs, health, serve; ``digest_commands``: digest and subscribers); what they
-share is in ``context``. Nothing outside this package imports from it.
+jobs, health, serve; ``digest_commands``: digest; ``subscriber_commands``:
+subscribers; ``template_commands``; ``store_commands``); what they share is
+in ``context``. Nothing outside this package imports from it.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ for _command in (
 # the digest's command groups, imported when used (see LazyGroup)
 LazyGroup.lazy.update(
     digest="syndicate.cli.digest_commands:digest",
-    subscribers="syndicate.cli.digest_commands:subscribers",
+    subscribers="syndicate.cli.subscriber_commands:subscribers",
 )
 LazyGroup.lazy["templates"] = "syndicate.cli.template_commands:templates"  # list, eject
 LazyGroup.lazy["store"] = "syndicate.cli.store_commands:store"  # status, upgrade

@@ -1,4 +1,4 @@
-"""``syndicate digest …`` and ``syndicate subscribers …``: parse, call the digest modules, print.
+"""``syndicate digest …``: parse, call the digest modules, print.
 
 Imported only when one of these groups is used (``cli/__init__.py``'s
 LazyGroup): the digest modules load premailer and cssutils. Exit codes as
@@ -23,7 +23,7 @@ from ..digest.subscribers import ImportCounts
 from ..errors import DateError
 from ..store import Store
 from ..timeutil import now_utc, parse_date
-from .context import EXIT_FATAL, EXIT_OK, EXIT_REJECTED, fail, handled, progress_bar
+from .context import EXIT_FATAL, EXIT_REJECTED, fail, handled, progress_bar
 
 # wide enough for the status table when the output goes to a file or a pipe
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -47,7 +47,7 @@ _now_option = click.option(
 )
 
 
-def _report_import(counts: ImportCounts | None) -> bool:
+def report_import(counts: ImportCounts | None) -> bool:
     """Print rejected rows; True when there were any."""
     if counts is None:
         return False
@@ -134,7 +134,7 @@ def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | 
         rejected = False
         if not dry_run:
             tokens.secret()  # fail before importing anything
-            rejected = _report_import(subs.sync_configured(cfg, store, now=now or now_utc()))
+            rejected = report_import(subs.sync_configured(cfg, store, now=now or now_utc()))
 
         with progress_bar("sending") as advance:
             results = editions.send_due(
@@ -206,108 +206,3 @@ def status_section(cfg: Config, store: Store) -> None:
     """The newest editions, for `syndicate status`."""
     if cfg.digests:
         out.print(_status_table(cfg, ledger.overview(store, 5)))
-
-
-# -- subscribers ----------------------------------------------------------
-
-
-@click.group()
-def subscribers() -> None:
-    """Manage who gets the digests.
-
-    The configured subscribers file is imported on every `digest send`; an
-    unsubscribe or bounce recorded in the store always wins over the file.
-    """
-
-
-def _entry(
-    cfg: Config, store: Store, address: str, name: str, categories: str, digests: str
-) -> subs.Entry:
-    try:
-        return subs.Choices(cfg, store).entry(
-            {"email": address, "name": name, "categories": categories, "digests": digests},
-            "argument",
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-@subscribers.command()
-@click.argument("address")
-@click.option("--name", default="", help="Name for the greeting.")
-@click.option(
-    "--categories", default="", help='Category slugs, e.g. "caijing keji" (default: all).'
-)
-@click.option("--digests", default="", help='Digest names, e.g. "daily" (default: all).')
-@click.pass_obj
-def add(obj: Any, address: str, name: str, categories: str, digests: str) -> None:
-    """Add ADDRESS, or update it (an unsubscribed address is subscribed again)."""
-    with handled():
-        cfg, store = obj.cfg, obj.store
-        entry = _entry(cfg, store, address, name, categories, digests)
-        sub, action = subs.add(cfg, store, entry, now=now_utc())
-    cats = " ".join(sub.categories) or "all categories"
-    print(f"{action}: {sub.email} ({cats}; {' '.join(sub.digests) or 'all digests'})")
-
-
-@subscribers.command()
-@click.argument("address")
-@click.option("--purge", is_flag=True, help="Delete the address and its delivery history.")
-@click.pass_obj
-def remove(obj: Any, address: str, purge: bool) -> None:
-    """Unsubscribe ADDRESS (remembered, so a file import cannot bring it back)."""
-    with handled():
-        action = subs.remove(obj.store, address, now=now_utc(), purge=purge)
-    if action is None:
-        fail(f"no subscriber {address}")
-    print(f"{action}: {address}")
-
-
-@subscribers.command("list")
-@click.option("--status", type=click.Choice(subs.STATUSES), help="Only this status.")
-@click.pass_obj
-def list_(obj: Any, status: str | None) -> None:
-    """Every subscriber with their categories, digests and status."""
-    with handled():
-        store = obj.store
-        rows = subs.iter_subscribers(store, status=status)
-        first = next(rows, None)
-        if first is None:
-            print("no subscribers yet: try `syndicate subscribers add ADDR`")
-            return
-        table = Table()
-        for col in ("email", "name", "categories", "digests", "status"):
-            table.add_column(col)
-        count = 0
-        for s in [first, *rows]:
-            count += 1
-            table.add_row(
-                s.email,
-                s.name,
-                " ".join(s.categories) or "all",
-                " ".join(s.digests) or "all",
-                s.status,
-            )
-        table.title = f"{count:,} subscribers"
-        out.print(table)
-
-
-@subscribers.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--sync",
-    is_flag=True,
-    help="Also remove subscribers this file added before but no longer lists.",
-)
-@click.pass_obj
-def import_(obj: Any, file: Path, sync: bool) -> None:
-    """Import a CSV (email,name,categories[,digests]) or YAML subscribers file.
-
-    Rows with an invalid address, an unknown digest or a bad category are
-    listed with their file:line and skipped (exit 2); the rest is imported.
-    """
-    with handled():
-        counts = subs.import_file(obj.cfg, obj.store, file, now=now_utc(), sync=sync)
-    _report_import(counts)
-    print(f"imported {file}: {counts.describe()}")
-    sys.exit(EXIT_REJECTED if counts.rejections else EXIT_OK)

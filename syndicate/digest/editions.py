@@ -20,7 +20,7 @@ from ..errors import DeliveryAborted, DigestError
 from ..model import RunOutcome
 from ..store import Store
 from ..timeutil import now_utc
-from . import archive, compose, ledger, subscribers, tokens
+from . import archive, compose, ledger, signups, subscribers, tokens
 from .compose import EditionPlan
 from .deliver import Transport, transports_for
 from .message import MessageFactory
@@ -161,6 +161,7 @@ def send_due(
     key = None if dry_run else tokens.secret()
     if sync_subscribers and not dry_run:
         subscribers.sync_configured(cfg, store, now=now)
+        signups.expire(cfg, store, now)  # sign-ups are never recipients; old ones go
     results: list[EditionResult] = []
     for digest in selected:
         if dry_run:

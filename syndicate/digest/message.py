@@ -139,8 +139,8 @@ class MessageFactory:
         return {
             "greeting": greeting,
             "email": sub.email,
-            "unsubscribe_url": tokens.unsubscribe_url(self.cfg.site.url, token),
-            "preferences_url": tokens.preferences_url(self.cfg.site.url, token),
+            "unsubscribe_url": tokens.unsubscribe_url(self.cfg.public_url, token),
+            "preferences_url": tokens.preferences_url(self.cfg.public_url, token),
         }
 
     def neutral(self) -> dict[str, str]:
@@ -148,8 +148,8 @@ class MessageFactory:
         return {
             "greeting": self.digest.greeting_anonymous,
             "email": "您" if self.cfg.site.language.startswith("zh") else "you",
-            "unsubscribe_url": f"{self.cfg.site.url}/unsubscribe",
-            "preferences_url": f"{self.cfg.site.url}/preferences",
+            "unsubscribe_url": f"{self.cfg.public_url}/unsubscribe",
+            "preferences_url": f"{self.cfg.public_url}/preferences",
         }
 
     def list_unsubscribe(self, values: Mapping[str, str]) -> str:

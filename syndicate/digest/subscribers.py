@@ -26,15 +26,18 @@ from ..errors import SlugError, SubscriberFileError, YamlError
 from ..model import Rejection, SubscriberStatus
 from ..slugs import SLUG_RE, slugify
 from ..store import Store, Tx
-from ..store.records import KnownSubscriber, NewSubscriber, Subscriber
+from ..store.records import Consent, KnownSubscriber, NewSubscriber, Subscriber
+from . import tokens
 
 log = logging.getLogger(__name__)
 
-ACTIVE, UNSUBSCRIBED, BOUNCED, REMOVED = (
+ACTIVE, UNSUBSCRIBED, BOUNCED, REMOVED, FORGOTTEN, PENDING = (
     SubscriberStatus.ACTIVE,
     SubscriberStatus.UNSUBSCRIBED,
     SubscriberStatus.BOUNCED,
     SubscriberStatus.REMOVED,
+    SubscriberStatus.FORGOTTEN,
+    SubscriberStatus.PENDING,
 )
 # the plain strings (for click.Choice, which would show an enum's member names)
 STATUSES = tuple(s.value for s in SubscriberStatus)
@@ -64,6 +67,7 @@ class ImportCounts:
     unchanged: int = 0
     reactivated: int = 0
     kept: int = 0  # unsubscribed or bounced in the store, so left alone
+    held_back: int = 0  # forgotten on request: a file may not bring them back
     removed: int = 0
     rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)
@@ -71,9 +75,10 @@ class ImportCounts:
 
     def describe(self) -> str:
         parts = [f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged"]
-        for label in ("reactivated", "kept", "removed"):
+        texts = {"kept": "kept unsubscribed/bounced", "held_back": "held back (forgotten)"}
+        for label in ("reactivated", "kept", "held_back", "removed"):
             if getattr(self, label):
-                text = "kept unsubscribed/bounced" if label == "kept" else label
+                text = texts.get(label, label)
                 parts.append(f"{getattr(self, label)} {text}")
         parts.append(f"{self.rejected} rejected")
         return f"{self.rows} subscribers: " + ", ".join(parts)
@@ -256,6 +261,20 @@ def _yaml_rows(text: str, label: str) -> list[tuple[int, dict[str, Any]]]:
 
 # -- store ----------------------------------------------------------------
 
+
+class HeldBack:
+    """The forgotten addresses an import must leave out (empty when none was forgotten)."""
+
+    def __init__(self, store: Store, tx: Tx) -> None:
+        self.key = store.existing_forget_key(tx)
+        self.hashes = store.forgotten_hashes(tx) if self.key is not None else set()
+
+    def __contains__(self, email: object) -> bool:
+        if not self.hashes or self.key is None or not isinstance(email, str):
+            return False
+        return tokens.address_hash(email, self.key) in self.hashes
+
+
 __all__ = ["Subscriber"]
 
 
@@ -307,11 +326,15 @@ def import_entries(
     seen: set[str] = set()
     with store.transaction() as tx:
         existing: dict[str, KnownSubscriber] = store.known_subscribers(tx)
+        held = HeldBack(store, tx)
         new_rows: list[NewSubscriber] = []
         for entry in entries:
             counts.rows += 1
             seen.add(entry.email)
             row = existing.get(entry.email)
+            if row is None and entry.email in held:
+                counts.held_back += 1
+                continue
             if row is None:
                 new_rows.append(
                     NewSubscriber(entry.email, entry.name, entry.categories, entry.digests, source)
@@ -400,6 +423,9 @@ def add(cfg: Config, store: Store, entry: Entry, *, now: datetime) -> tuple[Subs
     """Add or update one subscriber; an explicit add also brings back one who had left."""
     with store.transaction() as tx:
         row = store.find_subscriber(tx, entry.email)
+        key = store.existing_forget_key(tx)
+        if key is not None:  # the operator's explicit add is a new consent
+            store.unforget(tx, tokens.address_hash(entry.email, key))
         if row is None:
             new = NewSubscriber(entry.email, entry.name, entry.categories, entry.digests, "cli")
             store.insert_subscribers(tx, [new], now)
@@ -408,8 +434,14 @@ def add(cfg: Config, store: Store, entry: Entry, *, now: datetime) -> tuple[Subs
             changes: dict[str, Any] = {}
             action = "updated"
             if row.status != ACTIVE:
-                changes.update(status=ACTIVE, status_at=now, hard_failures=0)
+                changes.update(
+                    status=ACTIVE,
+                    status_at=now,
+                    hard_failures=0,
+                    consent=Consent(method="cli", at=now),
+                )
                 action = f"re-subscribed (was {row.status})"
+                store.add_event(tx, row.id, "resubscribed", now, f"by cli (was {row.status})")
             store.update_subscriber(
                 tx,
                 row.id,
@@ -424,11 +456,19 @@ def add(cfg: Config, store: Store, entry: Entry, *, now: datetime) -> tuple[Subs
     return found, action
 
 
-def set_status(store: Store, subscriber_id: int, status: str, *, now: datetime) -> bool:
-    """Record an unsubscribe (or bounce); this is what the web unsubscribe endpoint calls."""
+def set_status(
+    store: Store, subscriber_id: int, status: str, *, now: datetime, via: str = ""
+) -> bool:
+    """Record an unsubscribe (or bounce); this is what the web unsubscribe endpoint calls.
+
+    A change is also recorded as an event (``via``: web, one-click, cli, …).
+    """
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    return store.set_subscriber_status(subscriber_id, SubscriberStatus(status), now=now)
+    changed = store.set_subscriber_status(subscriber_id, SubscriberStatus(status), now=now)
+    if changed:
+        store.record_event(subscriber_id, str(status), now, f"via {via}" if via else "")
+    return changed
 
 
 def remove(store: Store, address: str, *, now: datetime, purge: bool = False) -> str | None:
@@ -437,7 +477,7 @@ def remove(store: Store, address: str, *, now: datetime, purge: bool = False) ->
     if found is None:
         return None
     if not purge:
-        set_status(store, found.id, UNSUBSCRIBED, now=now)
+        set_status(store, found.id, UNSUBSCRIBED, now=now, via="cli")
         return "unsubscribed"
     store.purge_subscriber(found.id)
     return "purged"

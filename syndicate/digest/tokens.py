@@ -1,4 +1,5 @@
-"""Unsubscribe tokens: the subscriber id plus an HMAC of it, so links need no stored secret.
+"""Signed tokens: unsubscribe links (the subscriber id plus an HMAC of it), confirmation
+links, form tokens, and the keyed hashes of client IPs and forgotten addresses.
 
 A token is ``<id in base 36>.<22 chars of base64url HMAC-SHA256>``. The key is
 ``SYNDICATE_SECRET``; rotating it invalidates every link already mailed.
@@ -75,3 +76,68 @@ def unsubscribe_url(site_url: str, token: str) -> str:
 
 def preferences_url(site_url: str, token: str) -> str:
     return f"{site_url.rstrip('/')}/preferences?t={quote(token, safe='')}"
+
+
+# -- sign-ups ---------------------------------------------------------------
+# Each kind of token has its own purpose string, so a token of one kind is
+# never accepted as another (an unsubscribe token is not a confirmation).
+
+_CONFIRM = b"syndicate-confirm:v1:"
+_FORM = b"syndicate-form:v1:"
+_IP = b"syndicate-ip:v1:"
+_CONFIRM_RE = re.compile(r"^([0-9a-z]{1,13})\.([0-9a-z]{1,10})\.([A-Za-z0-9_-]{22})$")
+_FORM_RE = re.compile(r"^([0-9a-z]{1,10})\.([A-Za-z0-9_-]{22})$")
+
+
+def _mac_of(purpose: bytes, text: str, key: bytes) -> str:
+    digest = hmac.new(key, purpose + text.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode("ascii").rstrip("=")
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("ascii"), b.encode("ascii"))
+
+
+def make_confirm(signup_id: int, expires: int, key: bytes) -> str:
+    """``<sign-up id>.<expiry, unix seconds>.<mac>``, all but the mac in base 36."""
+    body = f"{_base36(signup_id)}.{_base36(expires)}"
+    return f"{body}.{_mac_of(_CONFIRM, body, key)}"
+
+
+def verify_confirm(token: str, key: bytes) -> tuple[int, int] | None:
+    """(sign-up id, expiry) of a genuine confirmation token, else None (expired or not)."""
+    m = _CONFIRM_RE.match(token or "")
+    if not m:
+        return None
+    body = f"{m.group(1)}.{m.group(2)}"
+    if not _same(_mac_of(_CONFIRM, body, key), m.group(3)):
+        return None
+    return int(m.group(1), 36), int(m.group(2), 36)
+
+
+def make_form(issued: int, key: bytes) -> str:
+    """The token a form served by ``syndicate serve`` carries: when it was issued, signed."""
+    body = _base36(issued)
+    return f"{body}.{_mac_of(_FORM, body, key)}"
+
+
+def form_issued(token: str, key: bytes) -> int | None:
+    """When a genuine form token was issued (unix seconds), else None."""
+    m = _FORM_RE.match(token or "")
+    if not m or not _same(_mac_of(_FORM, m.group(1), key), m.group(2)):
+        return None
+    return int(m.group(1), 36)
+
+
+def ip_hash(address: str, key: bytes) -> str:
+    """A keyed hash of a client's IP: counts sign-ups per client, never stores the IP."""
+    return hmac.new(key, _IP + address.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def address_hash(email: str, key: str) -> str:
+    """The keyed hash a forgotten address is remembered by (key: the store's forget key)."""
+    return hmac.new(key.encode("ascii"), email.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def confirm_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/confirm?t={quote(token, safe='')}"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .. import __version__, templating
 from ..config import Config
+from ..digest.options import form_context
 from ..model import Post
 from ..slugs import is_slug
 from ..store import Store
@@ -28,13 +29,13 @@ from ..store.records import FeedHead
 from ..terms import CategoryRegistry
 from ..writer import Output
 from .formats import EPOCH, RENDERERS, FeedSpec, feed_updated
-from .listing import Listing, index_bytes, opml_bytes, snippet
+from .listing import Listing, index_bytes, opml_bytes, snippet, subscribe_snippet
 from .websub import ping
 
 log = logging.getLogger(__name__)
 FINGERPRINT_KEY = "build_fingerprint"
 # what the feed files depend on; each is the site folder's file, else the package's
-TEMPLATES = ("index.html.j2", "snippet.html.j2", "feed.xsl")
+TEMPLATES = ("index.html.j2", "snippet.html.j2", "feed.xsl", "web/subscribe_form.html.j2")
 
 
 @dataclass
@@ -102,7 +103,18 @@ def specs(cfg: Config, store: Store) -> list[FeedSpec]:
 
 
 def all_snippets(cfg: Config, store: Store) -> dict[str, str]:
-    return {spec.key: snippet(cfg, spec) for spec in specs(cfg, store) if spec.key != "all"}
+    out = {spec.key: snippet(cfg, spec) for spec in specs(cfg, store) if spec.key != "all"}
+    form = signup_form(cfg, store)
+    if form is not None:
+        out["subscribe"] = subscribe_snippet(cfg, form)
+    return out
+
+
+def signup_form(cfg: Config, store: Store) -> dict[str, object] | None:
+    """The sign-up form the index page and the snippet carry; None without digests."""
+    if not cfg.digests:
+        return None
+    return form_context(cfg, store, action=f"{cfg.public_url}/subscribe")
 
 
 def _config_state(cfg: Config) -> dict[str, object]:
@@ -111,6 +123,8 @@ def _config_state(cfg: Config) -> dict[str, object]:
         "site": cfg.site.model_dump(mode="json"),
         "feeds": cfg.feeds.model_dump(mode="json"),
         "categories": cfg.categories,
+        # the sign-up form on the index page: where it posts, which digests it offers
+        "signup": [cfg.public_url, [[d.name, d.categories] for d in cfg.digests]],
         # an edited (or new, or removed) override changes this, so the next build renders
         "templates": [
             hashlib.sha256(templating.read_bytes(t, cfg.templates)).hexdigest() for t in TEMPLATES
@@ -209,8 +223,13 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
             result.snippets[spec.key] = html
             out.put(f"snippets/{spec.key}.html", html.encode("utf-8"))
 
+    form = signup_form(cfg, store)
+    if form is not None and cfg.feeds.snippets:
+        html = subscribe_snippet(cfg, form)
+        result.snippets["subscribe"] = html
+        out.put("snippets/subscribe.html", html.encode("utf-8"))
     out.put("feeds.opml", opml_bytes(cfg, listings, newest_overall))
-    out.put("index.html", index_bytes(cfg, listings, newest_overall))
+    out.put("index.html", index_bytes(cfg, listings, newest_overall, signup=form))
     out.put("feed.xsl", templating.read_bytes("feed.xsl", cfg.templates))
     result.written, result.unchanged = out.written, out.unchanged
 

@@ -1,10 +1,11 @@
-"""The files around the feeds: OPML, the index page, autodiscovery snippets."""
+"""The files around the feeds: OPML, the index page, autodiscovery and sign-up snippets."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from typing import Any
 
 from lxml import etree
 
@@ -71,7 +72,18 @@ def opml_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes
     return etree.tostring(opml, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
 
-def index_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes:
+def subscribe_snippet(cfg: Config, form: dict[str, Any]) -> str:
+    """The sign-up form on its own, to paste into a page of the site (it posts to serve)."""
+    return template("web/subscribe_form.html.j2", cfg.templates).render(signup=form)
+
+
+def index_bytes(
+    cfg: Config,
+    listings: list[Listing],
+    updated: datetime,
+    *,
+    signup: dict[str, Any] | None = None,
+) -> bytes:
     tz = cfg.site.tz
     rows = []
     for item in listings:
@@ -93,5 +105,6 @@ def index_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> byte
         rows=rows,
         opml_url=f"{cfg.feeds_base_url}feeds.opml",
         updated=updated.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        signup=signup,
     )
     return html.encode("utf-8")

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from ..model import SubscriberStatus
-from .records import KnownSubscriber, NewSubscriber, Subscriber
-from .schema import deliveries, subscribers
-from .wrapping import StoreBase, Tx
+from .records import Consent, KnownSubscriber, NewSubscriber, Subscriber
+from .schema import deliveries, signups, subscriber_events, subscribers
+from .wrapping import StoreBase, Tx, new_id
 
 
 def subscriber_record(row: Any) -> Subscriber:
@@ -31,7 +31,35 @@ def subscriber_record(row: Any) -> Subscriber:
         status=SubscriberStatus(row.status),
         source=row.source,
         hard_failures=row.hard_failures,
+        consent=(
+            Consent(
+                method=row.consent_method,
+                at=row.consent_at,
+                page=row.consent_page,
+                ip_hash=row.consent_ip,
+                confirmed_at=row.confirmed_at,
+            )
+            if row.consent_method
+            else None
+        ),
+        created_at=row.created_at,
+        status_at=row.status_at,
     )
+
+
+def consent_method(source: str) -> str:
+    """How an operator's subscriber came in, from their ``source``."""
+    return "file" if source.startswith("file:") else "cli"
+
+
+def _consent_values(consent: Consent) -> dict[str, Any]:
+    return {
+        "consent_method": consent.method,
+        "consent_page": consent.page,
+        "consent_ip": consent.ip_hash,
+        "consent_at": consent.at,
+        "confirmed_at": consent.confirmed_at,
+    }
 
 
 def _batches(items: list[Any], size: int) -> Iterable[list[Any]]:
@@ -109,11 +137,38 @@ class AudienceMixin(StoreBase):
                 "created_at": now,
                 "updated_at": now,
                 "status_at": now,
+                "consent_method": consent_method(n.source),
+                "consent_page": None,
+                "consent_ip": None,
+                "consent_at": now,
+                "confirmed_at": None,
             }
             for n in new
         ]
         for batch in _batches(rows, 500):
             tx.conn.execute(subscribers.insert(), batch)
+
+    def insert_confirmed_subscriber(
+        self, tx: Tx, new: NewSubscriber, consent: Consent, now: datetime
+    ) -> int:
+        """Insert one subscriber who signed up and confirmed; their choice counts as chosen."""
+        res = tx.conn.execute(
+            subscribers.insert().values(
+                email=new.email,
+                name=new.name,
+                categories=" ".join(new.categories),
+                digests=" ".join(new.digests),
+                status=SubscriberStatus.ACTIVE.value,
+                source=new.source,
+                hard_failures=0,
+                chosen_at=now,
+                created_at=now,
+                updated_at=now,
+                status_at=now,
+                **_consent_values(consent),
+            )
+        )
+        return new_id(res)
 
     def update_subscriber(
         self,
@@ -128,9 +183,13 @@ class AudienceMixin(StoreBase):
         status_at: datetime | None = None,
         source: str | None = None,
         hard_failures: int | None = None,
+        chosen_at: datetime | None = None,
+        consent: Consent | None = None,
     ) -> None:
         """Change the given columns (None: left as it is) and ``updated_at``."""
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = _consent_values(consent) if consent is not None else {}
+        if chosen_at is not None:
+            values["chosen_at"] = chosen_at
         if name is not None:
             values["name"] = name
         if categories is not None:
@@ -193,9 +252,20 @@ class AudienceMixin(StoreBase):
             return bool(res.rowcount)
 
     def purge_subscriber(self, subscriber_id: int) -> None:
-        """Delete the subscriber and every delivery row naming them, in one commit."""
+        """Delete the subscriber, their delivery rows, events and sign-ups, in one commit."""
         with self.engine.begin() as conn:
+            email = conn.execute(
+                select(subscribers.c.email).where(subscribers.c.id == subscriber_id)
+            ).scalar()
             conn.execute(delete(deliveries).where(deliveries.c.subscriber_id == subscriber_id))
+            conn.execute(
+                delete(subscriber_events).where(subscriber_events.c.subscriber_id == subscriber_id)
+            )
+            conn.execute(
+                delete(signups).where(
+                    or_(signups.c.subscriber_id == subscriber_id, signups.c.email == email)
+                )
+            )
             conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
 
     # -- hard failures (counted in the delivery's own commit) ------------

@@ -2,7 +2,9 @@
 
 ``Store`` is composed of the mixins of ``content`` (posts, categories, tags),
 ``sourcestate`` (sources), ``runlog`` (runs, job slots), ``audience``
-(subscribers) and ``mailings`` (editions, deliveries); every public method
+(subscribers), ``pending`` (sign-ups awaiting confirmation), ``history``
+(events, erasure, forgotten addresses) and ``mailings`` (editions,
+deliveries); every public method
 they define raises ``StoreError``, never SQLAlchemy's errors (``wrapping``).
 
 The one SQLite-only piece (WAL and busy timeout pragmas) is in
@@ -32,7 +34,9 @@ from ..logs import one_line
 from . import versions
 from .audience import AudienceMixin
 from .content import ContentMixin
+from .history import HistoryMixin
 from .mailings import MailingsMixin
+from .pending import PendingMixin
 from .runlog import RunLogMixin
 from .schema import meta
 from .sourcestate import SourceStateMixin
@@ -87,7 +91,15 @@ def _file_problem(db_path: Path) -> str | None:
     return None
 
 
-class Store(ContentMixin, SourceStateMixin, RunLogMixin, AudienceMixin, MailingsMixin):
+class Store(
+    ContentMixin,
+    SourceStateMixin,
+    RunLogMixin,
+    AudienceMixin,
+    PendingMixin,
+    HistoryMixin,
+    MailingsMixin,
+):
     """The store: the engine and connections here, each table group's queries in its mixin."""
 
     def __init__(self, url: str) -> None:

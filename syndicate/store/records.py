@@ -55,9 +55,59 @@ class Subscriber:
     status: SubscriberStatus = SubscriberStatus.ACTIVE
     source: str = "cli"
     hard_failures: int = 0
+    consent: Consent | None = None
+    created_at: datetime | None = None
+    status_at: datetime | None = None
 
     def wants_digest(self, name: str) -> bool:
         return not self.digests or name in self.digests
+
+
+@dataclass(frozen=True)
+class Consent:
+    """How a subscription was made: the record ``subscribers show`` and ``export`` give."""
+
+    method: str  # form | api | file | cli
+    at: datetime | None  # when it was asked for
+    page: str | None = None  # the page the form was on (form and API only)
+    ip_hash: str | None = None  # a keyed hash of the client's address, never the address
+    confirmed_at: datetime | None = None  # when the link in the confirmation mail was pressed
+
+
+@dataclass(frozen=True)
+class Signup:
+    """A sign-up from the form or the API (``signups``): pending until confirmed."""
+
+    id: int
+    email: str
+    name: str
+    categories: tuple[str, ...]
+    digests: tuple[str, ...]
+    method: str
+    page: str
+    ip_hash: str
+    created_at: datetime
+    mailed_at: datetime | None
+    confirmed_at: datetime | None
+    subscriber_id: int | None
+
+
+@dataclass(frozen=True)
+class SubscriberEvent:
+    at: datetime
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class DeliveryHistory:
+    """One delivery of an edition to a subscriber, for ``subscribers export``."""
+
+    digest: str
+    date: str
+    status: DeliveryStatus
+    message_id: str | None
+    updated_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

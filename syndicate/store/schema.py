@@ -194,9 +194,62 @@ subscribers = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("status_at", UTCDateTime, nullable=True),
+    # consent: how the subscription was made (form, api, file, cli), on which page,
+    # a keyed hash of the client's IP (never the IP), and when it was made and confirmed
+    Column("consent_method", String(20), nullable=True),
+    Column("consent_page", Text, nullable=True),
+    Column("consent_ip", String(64), nullable=True),
+    Column("consent_at", UTCDateTime, nullable=True),
+    Column("confirmed_at", UTCDateTime, nullable=True),
     Index("ix_subscribers_status", "status", "id"),
     # ids are never reused (they are inside unsubscribe tokens); other dialects never reuse them
     sqlite_autoincrement=True,
+)
+
+# A sign-up through the form or the API, waiting for its confirmation: it never gets
+# a digest. Kept after it is confirmed (a second press is told so) until pending_days
+# pass, then deleted either way; ids are never reused (they are inside the links).
+signups = Table(
+    "signups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False),  # normalized, as subscribers.email
+    Column("name", String(200), nullable=False, default=""),
+    Column("categories", Text, nullable=False, default=""),  # as subscribers: "" = all
+    Column("digests", Text, nullable=False, default=""),
+    Column("method", String(20), nullable=False),  # form | api
+    Column("page", Text, nullable=False, default=""),  # the page the request came from
+    Column("ip_hash", String(64), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("mailed_at", UTCDateTime, nullable=True),  # the confirmation mail was accepted
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=True),
+    Index("ix_signups_email", "email", "created_at"),
+    Index("ix_signups_ip", "ip_hash", "created_at"),
+    Index("ix_signups_created", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+# What happened to a subscription, for `subscribers show` and `export`: confirmed,
+# unsubscribed, preferences, resubscribed, forgotten, ... (detail: free text, no secrets)
+subscriber_events = Table(
+    "subscriber_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_subscriber_events_subscriber", "subscriber_id", "at"),
+)
+
+# Addresses erased on request, as a keyed hash only (the key is in meta): a file
+# import that lists one again does not subscribe it again.
+forgotten = Table(
+    "forgotten",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("forgotten_at", UTCDateTime, nullable=False),
 )
 
 editions = Table(

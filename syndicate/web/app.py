@@ -23,13 +23,14 @@ from ..config import Config
 from ..digest import tokens
 from ..errors import SecretMissing, StoreUnavailable
 from ..store import Store, StoreError
-from . import archive_pages, healthz, subscription
+from . import archive_pages, healthz, signup_pages, subscription
 from .redirects import SlashRedirect
 from .security import Guard
 from .state import RETRY_AFTER, StoreHandle, WebState
 
 log = logging.getLogger(__name__)
-ROBOTS = "User-agent: *\nDisallow: /unsubscribe\nDisallow: /preferences\n"
+PRIVATE_PATHS = ("/unsubscribe", "/preferences", "/confirm", "/forget")
+ROBOTS = "User-agent: *\n" + "".join(f"Disallow: {p}\n" for p in PRIVATE_PATHS)
 
 
 async def feed_file(request: Request) -> Response:
@@ -94,6 +95,9 @@ def create_app(cfg: Config, *, store: Store | None = None, key: bytes | None = N
         Route("/feeds/{path:path}", feed_file, methods=["GET"]),
         Route("/unsubscribe", subscription.unsubscribe, methods=get_post),
         Route("/preferences", subscription.preferences, methods=get_post),
+        Route("/forget", subscription.forget, methods=get_post),
+        Route("/subscribe", signup_pages.subscribe, methods=[*get_post, "OPTIONS"]),
+        Route("/confirm", signup_pages.confirm, methods=get_post),
         Route("/digests/", archive_pages.index, methods=["GET"]),
         Route("/digests/{name}/", archive_pages.listing, methods=["GET"]),
         Route("/digests/{name}/{file}", archive_pages.edition, methods=["GET"]),
@@ -102,7 +106,7 @@ def create_app(cfg: Config, *, store: Store | None = None, key: bytes | None = N
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, max_body=cfg.serve.max_body)],
+        middleware=[Middleware(Guard, max_body=cfg.serve.max_body, form_targets=[cfg.public_url])],
         exception_handlers={
             HTTPException: plain_error,
             StoreUnavailable: store_error,

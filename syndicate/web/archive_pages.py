@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -68,6 +69,7 @@ async def listing(request: Request) -> Response:
     name = request.path_params["name"]
     found = await run_in_threadpool(editions, state, name)
     has_feed = (_folder(state, name) / FEED_NAME).is_file()
+    form = await run_in_threadpool(_form, state, f"/digests/{name}/")
     return page(
         state.cfg,
         "archive.html.j2",
@@ -75,13 +77,32 @@ async def listing(request: Request) -> Response:
         name=name,
         editions=found,
         feed_href=f"/feeds/digests/{name}/{FEED_NAME}" if has_feed else "",
+        signup=form,
     )
+
+
+def _form(state: WebState, page_url: str) -> dict[str, Any] | None:
+    """The sign-up form for an archive page (None: no key, so no sign-up is possible)."""
+    if state.key is None or not state.cfg.digests:
+        return None
+    from .signup_pages import served_form  # signup_pages links to the archive: no cycle
+
+    try:
+        store = state.store.get()
+    except StoreUnavailable:
+        store = None
+    return served_form(state, store, page_url)
 
 
 async def index(request: Request) -> Response:
     state: WebState = request.app.state.web
+    form = await run_in_threadpool(_form, state, "/digests/")
     return page(
-        state.cfg, "digests.html.j2", private=False, names=[d.name for d in state.cfg.digests]
+        state.cfg,
+        "digests.html.j2",
+        private=False,
+        names=[d.name for d in state.cfg.digests],
+        signup=form,
     )
 
 

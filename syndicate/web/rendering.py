@@ -16,7 +16,12 @@ from starlette.responses import HTMLResponse, PlainTextResponse
 from ..config import Config
 from ..templating import template as load_template
 
-PRIVATE = {"cache-control": "no-store", "x-robots-tag": "noindex, nofollow"}
+# token pages: never cached or indexed, and their URL (with its token) never sent on
+PRIVATE = {
+    "cache-control": "no-store",
+    "x-robots-tag": "noindex, nofollow",
+    "referrer-policy": "no-referrer",
+}
 PUBLIC = {"cache-control": "public, max-age=300"}
 
 

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..config import url_origin
 from .paths import raw_path_safe
 
 CSP = (
@@ -46,9 +47,17 @@ class Guard:
     one that streams past it (chunked) fails the read with 413.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body: int, form_targets: list[str] | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.headers = dict(HEADERS)
+        # the sign-up forms post to the public URL, which may be another origin than this one
+        origins = sorted({url_origin(u) for u in form_targets or [] if u})
+        if origins:
+            csp = CSP.replace("form-action 'self'", "form-action 'self' " + " ".join(origins))
+            self.headers[b"content-security-policy"] = csp.encode("ascii")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,7 +67,7 @@ class Guard:
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in HEADERS.items() if k not in present]
+                extra = [(k, v) for k, v in self.headers.items() if k not in present]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

@@ -191,6 +191,10 @@ class FileServer:
         if target.suffix.lower() in XML_FEEDS:
             vary.append("Accept")
             headers["content-security-policy"] = FEED_CSP
+        if target.suffix.lower() == ".html":
+            # built pages hold no token; their sign-up form needs the browser to send
+            # its real Origin, which it replaces by "null" under no-referrer
+            headers["referrer-policy"] = "same-origin"
         if vary:
             headers["vary"] = ", ".join(vary)
         return headers

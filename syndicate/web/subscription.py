@@ -1,4 +1,4 @@
-"""``/unsubscribe`` and ``/preferences``: what the links in every digest lead to.
+"""``/unsubscribe``, ``/preferences`` and ``/forget``: what the links in every digest lead to.
 
 The token in the link is the only credential (an HMAC of the subscriber id,
 compared in constant time by ``tokens.verify``): no login, no cookie, so no
@@ -18,12 +18,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..digest import options as prefs
+from ..digest import privacy, tokens
 from ..digest import subscribers as subs
-from ..digest import tokens
 from ..digest.subscribers import UNSUBSCRIBED, Subscriber
 from ..errors import InvalidChoice, StoreUnavailable
 from ..timeutil import now_utc
-from . import preferences as prefs
 from .rendering import invalid_link, mask_address, page, plain
 from .state import RETRY_AFTER, WebState
 
@@ -50,7 +50,10 @@ async def _subscriber(state: WebState, token: str) -> Subscriber | None:
     if subscriber_id is None:
         return None
     store = await run_in_threadpool(state.store.get)
-    return await run_in_threadpool(subs.get_by_id, store, subscriber_id)
+    sub = await run_in_threadpool(subs.get_by_id, store, subscriber_id)
+    if sub is not None and sub.status == subs.FORGOTTEN:
+        return None  # erased on request: its links lead nowhere
+    return sub
 
 
 def _unconfigured() -> Response:
@@ -101,9 +104,11 @@ async def unsubscribe(request: Request) -> Response:
                 address=mask_address(sub.email),
             )
         subscriber_id, when = sub.id, now_utc()
+        assert form is not None
+        via = "one-click" if form.get("List-Unsubscribe") == "One-Click" else "web"
         await run_in_threadpool(
             state.store.write,
-            lambda store: subs.set_status(store, subscriber_id, UNSUBSCRIBED, now=when),
+            lambda store: subs.set_status(store, subscriber_id, UNSUBSCRIBED, now=when, via=via),
         )
     except StoreUnavailable:
         return _store_down()
@@ -173,3 +178,28 @@ async def preferences(request: Request) -> Response:
         saved=saved,
         error=error,
     )
+
+
+async def forget(request: Request) -> Response:
+    """Delete my data: GET asks, POST erases (``digest/privacy.py``); the link then dies."""
+    opened = await _open(request)
+    if isinstance(opened, Response):
+        return opened
+    state, _form, token, sub = opened
+    if request.method != "POST":
+        return page(
+            state.cfg,
+            "forget.html.j2",
+            stage="confirm",
+            token=token,
+            address=mask_address(sub.email),
+        )
+    subscriber_id, when = sub.id, now_utc()
+    try:
+        await run_in_threadpool(
+            state.store.write,
+            lambda store: privacy.forget_id(store, subscriber_id, now=when),
+        )
+    except StoreUnavailable:
+        return _store_down()
+    return page(state.cfg, "forget.html.j2", stage="done", address=mask_address(sub.email))

@@ -1,4 +1,4 @@
-"""What a subscriber may choose on the preferences page, and saving the choice.
+"""What a subscriber may choose (preferences page, sign-up form), and saving the choice.
 
 The store keeps "no choice" as the empty list, meaning *everything*, also
 categories and digests added later; the page shows that as every box
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..config import Config
 from ..digest.compose import digest_categories
@@ -80,3 +81,35 @@ def set_preferences(
 ) -> bool:
     """Record the choice; the next edition reads it when it picks each subscriber's variant."""
     return store.set_choices(subscriber_id, categories, digests, now)
+
+
+def form_context(
+    cfg: Config,
+    store: Store | None,
+    *,
+    action: str,
+    page_url: str = "",
+    form_token: str = "",
+    email: str = "",
+    name: str = "",
+    error: str = "",
+) -> dict[str, Any]:
+    """What ``web/subscribe_form.html.j2`` needs: on serve's pages, the index page, the snippet.
+
+    ``action`` is where it posts; ``form_token`` is only for forms served by
+    ``syndicate serve`` (see ``web/origins.py``).
+    """
+    if store is not None:
+        cats, digests = available(cfg, store)
+    else:
+        cats, digests = [], [d.name for d in cfg.digests]
+    return {
+        "action": action,
+        "categories": cats,
+        "digests": digests,
+        "page": page_url,
+        "form_token": form_token,
+        "email": email,
+        "name": name,
+        "error": error,
+    }
