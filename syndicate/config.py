@@ -316,9 +316,52 @@ class SmtpConfig(Strict):
         return self
 
 
+class DkimConfig(Strict):
+    """DKIM signing of every digest and confirmation mail (dkimpy)."""
+
+    domain: str
+    selector: str
+    key_file: Path  # a PEM private key (RSA or Ed25519), readable at start
+
+    @field_validator("domain", "selector")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$", v):
+            raise ValueError(f"{v!r} is not a DNS name")
+        return v.lower()
+
+    @field_validator("key_file")
+    @classmethod
+    def _key(cls, v: Path) -> Path:
+        # read now, so a missing or broken key stops the start, not the first send
+        try:
+            text = v.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot read {v}: {exc.strerror or exc}") from None
+        from dkim.crypto import UnparsableKeyError, parse_pem_private_key
+
+        try:
+            parse_pem_private_key(text)
+        except (UnparsableKeyError, ValueError, IndexError) as exc:
+            raise ValueError(f"{v} is not a PEM RSA private key: {exc}") from None
+        return v
+
+
 class DeliveryConfig(Strict):
     maildir: Path | None = None
     smtp: SmtpConfig | None = None
+    # the envelope sender (MAIL FROM) of each digest: {token} is the subscriber's VERP
+    # token and {host} the site's host, so a bounce names its subscriber however
+    # mangled its body is; "" = bounces+{token}@{host}; the From: header is unchanged
+    return_path: str = ""
+    dkim: DkimConfig | None = None
+
+    @field_validator("return_path")
+    @classmethod
+    def _return_path(cls, v: str) -> str:
+        if v and (v.count("{token}") != 1 or "@" not in v):
+            raise ValueError("give an address with {token} once, e.g. bounces+{token}@example.org")
+        return v
 
     @model_validator(mode="after")
     def _one(self) -> DeliveryConfig:
@@ -327,13 +370,23 @@ class DeliveryConfig(Strict):
         return self
 
 
-STEPS = ("collect", "build", "digest", "pipeline")
+class BouncesConfig(Strict):
+    """Where bounces, complaints and replies arrive, and when a subscriber counts as bounced."""
+
+    maildir: Path | None = None  # what the MTA (or a relay's forwarding) delivers into
+    permanent: int = Field(1, ge=1)  # permanent failures that mark a subscriber bounced
+    temporary: int = Field(3, ge=1)  # temporary failures within `temporary_days` that do
+    temporary_days: int = Field(14, ge=1)
+    webhook_secret_env: str = "SYNDICATE_WEBHOOK_SECRET"  # HMAC key of POST /hooks/bounce
+
+
+STEPS = ("collect", "build", "digest", "pipeline", "bounces")
 
 
 class JobConfig(Strict):
     """One entry of ``jobs:``: what runs (``run``/``digest``) and when (one trigger)."""
 
-    run: Literal["collect", "build", "digest", "pipeline"] | None = None
+    run: Literal["collect", "build", "digest", "pipeline", "bounces"] | None = None
     digest: str | None = None
     every: str | None = None
     cron: str | None = None
@@ -464,6 +517,7 @@ class Config(Strict):
     digests: list[DigestConfig] = []
     subscribers: SubscribersConfig = SubscribersConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    bounces: BouncesConfig = BouncesConfig()
     jobs: dict[str, JobConfig] = {}
     daemon: DaemonConfig = DaemonConfig()
     serve: ServeConfig = ServeConfig()
@@ -541,6 +595,8 @@ class Config(Strict):
                 raise ValueError(
                     f"jobs.{name}: run: must be one of {', '.join(STEPS)} (got {step!r})"
                 )
+            if step == "bounces" and self.bounces.maildir is None:
+                raise ValueError(f"jobs.{name}: run: bounces needs bounces.maildir")
             if step == "digest" and job.digest not in digests:
                 raise ValueError(f"jobs.{name}: digest: {job.digest!r} is not a configured digest")
             if job.after and job.after not in self.jobs:
@@ -565,6 +621,12 @@ class Config(Strict):
         """Origins whose pages may post the sign-up form: configured, else the site's own."""
         own = {url_origin(self.public_url)}
         return sorted(own | set(self.serve.allowed_origins or [url_origin(self.site.url)]))
+
+    @property
+    def return_path(self) -> str:
+        """The envelope sender template of digests ({token}: the subscriber's VERP token)."""
+        host = urlsplit(self.site.url).hostname or "localhost"
+        return (self.delivery.return_path or "bounces+{token}@{host}").replace("{host}", host)
 
     @property
     def confirm_from(self) -> str:
@@ -650,6 +712,12 @@ def _resolve_digest_paths(cfg: dict[str, Any], fix: Any) -> None:
             delivery["maildir"] = "outbox"
         if delivery.get("maildir"):
             delivery["maildir"] = fix(delivery["maildir"])
+        dkim = delivery.get("dkim")
+        if isinstance(dkim, dict) and dkim.get("key_file"):
+            dkim["key_file"] = fix(dkim["key_file"])
+    bounces = cfg.get("bounces")
+    if isinstance(bounces, dict) and bounces.get("maildir"):
+        bounces["maildir"] = fix(bounces["maildir"])
     for digest in _items(cfg.get("digests")):
         templates = digest.get("templates") if isinstance(digest, dict) else None
         if isinstance(templates, dict):

@@ -93,6 +93,16 @@ def _build(cfg: Config, store: Store, name: str, scheduled: datetime | None) -> 
     )
 
 
+def _bounces(cfg: Config, store: Store, name: str, scheduled: datetime | None) -> StepResult:
+    """Read the bounce mailbox: bounced and complaining subscribers stop getting digests."""
+    from .digest import feedback, tokens
+
+    counts = feedback.process(cfg, store, key=tokens.secret(), now=now_utc())
+    log.info("%s", counts.describe())
+    changed = bool(counts.bounced or counts.unsubscribed)
+    return StepResult(counts.as_json(), changed, RunOutcome.OK)
+
+
 def slot_key(cfg: Config, name: str, when: datetime) -> str:
     """The wall-clock slot a scheduled time stands for, in the job's own zone."""
     return when.astimezone(job_timezone(cfg, cfg.jobs[name])).strftime("%Y-%m-%d %H:%M:%S")
@@ -196,6 +206,7 @@ STEPS: dict[str, Callable[[Config, Store, str, datetime | None], StepResult]] = 
     "build": _build,
     "digest": _digest,
     "pipeline": _pipeline,
+    "bounces": _bounces,
 }
 
 

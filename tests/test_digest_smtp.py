@@ -12,7 +12,7 @@ from datetime import timedelta
 import lxml.html
 from sqlalchemy import select
 
-from syndicate.digest import editions, ledger
+from syndicate.digest import editions, ledger, tokens
 from syndicate.digest.subscribers import BOUNCED, Entry, get
 from syndicate.store import deliveries
 
@@ -55,7 +55,12 @@ def test_500_subscribers_each_get_exactly_one_message(site, monkeypatch):
         (got,) = rec.for_recipient(address)
         msg = got.message()
         ids.add(msg["Message-ID"])
-        assert got.mail_from == "digest@finews.withounder.com"
+        # the envelope sender is VERP: it names the subscriber, the From: does not change
+        assert got.mail_from.startswith("bounces+")
+        assert got.mail_from.endswith("@finews.withounder.com")
+        sub = get(store, address)
+        assert sub is not None and tokens.verify_verp(got.mail_from, SECRET.encode()) == sub.id
+        assert "digest@finews.withounder.com" in str(msg["From"])
         wanted = CHOICES[i % 5] or tuple(NAMES)
         assert sections_of(got) == {NAMES[c] for c in wanted}, address
         assert msg["To"].addresses[0].display_name == f"读者{i}"

@@ -101,6 +101,10 @@ def test_export_then_forget_then_reimport(mailed):
     assert r.exit_code == 0, r.output
     text = every_text(db)
     assert ADDRESS not in text and NAME not in text and "meimei" not in text
+    # nor in the files themselves: freed pages and the write-ahead log hold no copy
+    for path in (db, db.with_name(db.name + "-wal")):
+        raw = path.read_bytes() if path.exists() else b""
+        assert b"meimei" not in raw and NAME.encode() not in raw, path
     assert run(site, "subscribers", "export", ADDRESS).exit_code == 1
     assert ADDRESS not in run(site, "subscribers", "list").output
 

@@ -293,9 +293,12 @@ def test_cross_site_posts(signup_site, live):
         url, json={"email": "x@example.org"}, headers={"origin": "https://evil.example"}
     )
     assert evil_json.status_code == 403
-    # this server's own form (Origin null under no-referrer) carries a signed token
-    ft = re.search(r'name="ft" value="([^"]+)"', httpx.get(url).text).group(1)
-    assert post({"origin": "null"}, ft=ft).status_code == 200
+    # a request naming no origin needs the signed token of a form served here
+    page = httpx.get(url)
+    assert page.headers["referrer-policy"] == "same-origin"  # so browsers send Origin
+    ft = re.search(r'name="ft" value="([^"]+)"', page.text).group(1)
+    assert post({"origin": "null"}, ft=ft).status_code == 403  # an opaque origin: never
+    assert post({}, ft=ft).status_code == 200
     host = live.url.split("//", 1)[1]
     assert post({"origin": f"http://{host}"}, "y@example.org").status_code == 200  # same origin
     assert post({"origin": SITE_URL}, "z@example.org").status_code == 200  # the site's pages
@@ -328,17 +331,37 @@ def test_the_answer_is_the_same_for_every_address(signup_site, live):
         now=NOW,
     )
     subs.remove(store, "left@example.org", now=NOW)
+    subs.import_entries(
+        store,
+        [subs.Entry("gone@example.org"), subs.Entry("erased@example.org")],
+        source="test",
+        now=NOW,
+    )
+    with store.transaction() as tx:
+        store.bounce(tx, subs.get(store, "gone@example.org").id, NOW)
+    from syndicate.digest import privacy
+
+    privacy.forget(store, "erased@example.org", now=NOW)
     sign_up(live.url, "pending@example.org")
+
+    def shown(r: httpx.Response) -> tuple[object, ...]:
+        headers = sorted(
+            (k, v) for k, v in r.headers.items() if k not in ("date", "content-length")
+        )
+        return (r.status_code, r.text, tuple(headers))
+
     answers = {}
     for address in (
         "new@example.org",
         "pending@example.org",
         "active@example.org",
         "left@example.org",
+        "gone@example.org",
+        "erased@example.org",
     ):
         form = sign_up(live.url, address)
         api = httpx.post(live.url + "/subscribe", json={"email": address})
-        answers[address] = (form.status_code, form.text, api.status_code, api.text)
+        answers[address] = (shown(form), shown(api))
     assert len(set(answers.values())) == 1
     # the unsubscribed address comes back only through its confirmation
     assert subs.get(store, "left@example.org").status == subs.UNSUBSCRIBED
@@ -375,3 +398,76 @@ def test_the_index_page_archive_and_snippet_carry_the_form(signup_site, live):
     archive = httpx.get(live.url + "/digests/daily/")
     assert 'id="subscribe-form"' in archive.text and 'name="ft"' in archive.text
     assert httpx.get(live.url + "/robots.txt").text.count("Disallow") == 4
+
+
+# -- what the review found ---------------------------------------------------------------
+
+
+def test_a_name_cannot_add_headers_or_a_body(signup_site, live):
+    site, store = signup_site
+    evil = "=?utf-8?q?x=0D=0ASubject:_URGENT_https://evil.example=0D=0A=0D=0APhish?="
+    assert sign_up(live.url, "victim@example.org", name=evil).status_code == 200
+    raw = next((site.root / "outbox" / "new").iterdir()).read_bytes()
+    head, _, body = raw.partition(b"\n\n")
+    subjects = [line for line in head.split(b"\n") if line.lower().startswith(b"subject:")]
+    assert len(subjects) == 1 and b"URGENT" not in subjects[0]
+    assert body.startswith(b"--") and b"Phish" not in body.split(b"\n", 1)[0]
+    (mail,) = outbox(site)
+    assert "\n" not in str(mail["To"]) and "\r" not in str(mail["To"])
+    assert mail.get_body(("plain",)) is not None
+    (pending,) = store.signups_for("victim@example.org")
+    assert "=?" not in pending.name and "?=" not in pending.name
+
+
+@pytest.mark.limits(per_address_day=2)
+def test_parallel_sign_ups_cannot_pass_the_limit(signup_site, live):
+    from concurrent.futures import ThreadPoolExecutor
+
+    site, store = signup_site
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda _: sign_up(live.url, "bomb@example.org"), range(10)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200, 200] + [429] * 8
+    assert len(mails_to(site, "bomb@example.org")) == 2
+    assert len(store.signups_for("bomb@example.org")) == 2
+
+
+def test_two_presses_at_once_confirm_once(signup_site, live):
+    from concurrent.futures import ThreadPoolExecutor
+
+    site, store = signup_site
+    sign_up(live.url, "double@example.org")
+    token = token_of(confirm_path(mails_to(site, "double@example.org")[0]))
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(
+            pool.map(lambda _: httpx.post(live.url + "/confirm", data={"t": token}), range(6))
+        )
+    assert [r.status_code for r in answers] == [200] * 6
+    stages = sorted(re.search(r'id="(confirmed|already)"', r.text).group(1) for r in answers)
+    assert stages == ["already"] * 5 + ["confirmed"]
+    sub = subs.get(store, "double@example.org")
+    assert [e.kind for e in store.events_of(sub.id)] == ["confirmed"]
+    assert httpx.get(live.url + "/healthz").status_code == 200
+
+
+@pytest.mark.limits(per_address_day=5)
+def test_a_dead_address_looks_like_any_other(signup_site):
+    """A mail server refusing the address changes neither the answer nor the limit."""
+    from .smtp_server import Recorder, smtp_server
+
+    site, _ = signup_site
+    with smtp_server(Recorder(refuse={"dead@example.org"})) as (rec, port):
+        text = site.config_path.read_text(encoding="utf-8").replace(
+            "delivery:\n  maildir: outbox\n",
+            f"delivery:\n  smtp: {{host: 127.0.0.1, port: {port}, retries: 0}}\n",
+        )
+        site.config_path.write_text(text, encoding="utf-8")
+        with LiveServer(site.cfg()) as live:
+            answers = {}
+            for address in ("dead@example.org", "alive@example.org"):
+                got = [sign_up(live.url, address) for _ in range(6)]
+                answers[address] = [(r.status_code, r.text) for r in got]
+        assert answers["dead@example.org"] == answers["alive@example.org"]
+        assert [c for c, _ in answers["dead@example.org"]] == [200] * 5 + [429]
+        assert len(rec.for_recipient("alive@example.org")) == 5
+        assert rec.for_recipient("dead@example.org") == []

@@ -157,3 +157,44 @@ def test_naive_datetimes_are_refused(site):
         conn.execute(
             store_mod.runs.insert().values(job="x", step="x", started_at=datetime(2022, 1, 1))
         )
+
+
+def test_downgrades_keep_the_ids_of_old_links(tmp_path):
+    """Each revision's downgrade works, and rebuilding ``subscribers`` keeps AUTOINCREMENT."""
+    from alembic import command
+
+    s = open_store(f"sqlite:///{tmp_path / 'down.db'}")
+    with s.begin() as conn:
+        for email in ("a@example.org", "b@example.org"):
+            conn.execute(
+                text(
+                    "INSERT INTO subscribers (email, name, categories, digests, status, source,"
+                    " hard_failures, created_at, updated_at) VALUES (:e, '', '', '', 'active',"
+                    " 'cli', 0, '2026-01-01', '2026-01-01')"
+                ),
+                {"e": email},
+            )
+        conn.execute(text("DELETE FROM subscribers WHERE email = 'b@example.org'"))
+    engine = versions.migration_engine(s.url)
+    with engine.begin() as conn:
+        command.downgrade(versions._config(conn), "0003")
+    with engine.connect() as conn:
+        ddl = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'subscribers'")
+        ).scalar()
+        assert "AUTOINCREMENT" in ddl
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (email, name, categories, digests, status, source,"
+                " hard_failures, created_at, updated_at) VALUES ('c@example.org', '', '', '',"
+                " 'active', 'cli', 0, '2026-01-01', '2026-01-01')"
+            )
+        )
+        new_id = conn.execute(text("SELECT id FROM subscribers WHERE email = 'c@example.org'"))
+        assert new_id.scalar() == 3  # not 2: b's id is never given to somebody else
+        conn.commit()
+    engine.dispose()
+    with s.begin() as conn:
+        conn.execute(text("UPDATE meta SET value = '3' WHERE key = 'schema_version'"))
+    again = open_store(s.url)  # and up again to the head
+    assert again.revision().current == store_mod.HEAD

@@ -2,7 +2,7 @@
 
 One module per command group (``pipeline``: collect, build, status, run,
 jobs, health, serve; ``digest_commands``: digest; ``subscriber_commands``:
-subscribers; ``template_commands``; ``store_commands``); what they share is
+subscribers; ``bounce_commands``; ``template_commands``; ``store_commands``); what they share is
 in ``context``. Nothing outside this package imports from it.
 """
 
@@ -108,4 +108,5 @@ LazyGroup.lazy.update(
     subscribers="syndicate.cli.subscriber_commands:subscribers",
 )
 LazyGroup.lazy["templates"] = "syndicate.cli.template_commands:templates"  # list, eject
+LazyGroup.lazy["bounces"] = "syndicate.cli.bounce_commands:bounces"  # process
 LazyGroup.lazy["store"] = "syndicate.cli.store_commands:store"  # status, upgrade

@@ -25,6 +25,7 @@ from ..config import Config
 from ..errors import DigestError
 from ..store.records import Signup
 from ..templating import template
+from ..text import display_name
 from .message import POLICY
 from .render import inline_css
 
@@ -74,7 +75,7 @@ def build(
     message_id = f"<confirm-{signup.id}-{hashlib.sha256(seed.encode()).hexdigest()[:12]}@{host}>"
     msg = EmailMessage(policy=POLICY)
     msg["From"] = Address(display_name=name, addr_spec=addr)
-    msg["To"] = Address(display_name=signup.name, addr_spec=signup.email)
+    msg["To"] = Address(display_name=display_name(signup.name), addr_spec=signup.email)
     msg["Subject"] = _subject(cfg)
     msg["Date"] = format_datetime(now.astimezone(cfg.site.tz))
     msg["Message-ID"] = message_id

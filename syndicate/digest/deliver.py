@@ -83,8 +83,10 @@ class MaildirTransport:
             raise DeliveryAborted(f"cannot create the Maildir {self.path}: {exc}") from None
 
     def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+        # as a delivering MTA does: the envelope sender becomes Return-Path
+        head = f"Return-Path: <{sender}>\n".encode("ascii", "replace") if sender else b""
         try:
-            key = self.box.add(data.replace(b"\r\n", b"\n"))  # fsyncs the file itself
+            key = self.box.add(head + data.replace(b"\r\n", b"\n"))  # fsyncs the file itself
             file = self.path / "new" / key
             _fsync_dir(self.path / "new")
         except OSError as exc:  # a full disk is everybody's problem, not one address's

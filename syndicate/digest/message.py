@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..config import Config, DigestConfig
+from ..text import display_name
 from . import tokens
 from .compose import EditionPlan
 from .render import Placeholders, Rendered
@@ -123,6 +124,10 @@ class MessageFactory:
 
     # -- per subscriber values --------------------------------------------
 
+    def return_path(self, subscriber_id: int) -> str:
+        """The envelope sender (VERP): bounces come back to an address naming the subscriber."""
+        return self.cfg.return_path.replace("{token}", tokens.make_verp(subscriber_id, self.key))
+
     def message_id(self, subscriber_id: int) -> str:
         """Deterministic per (edition, subscriber): a resend carries the same id."""
         seed = f"{self.digest.name}\n{self.plan.window_end.isoformat()}\n{subscriber_id}"
@@ -177,7 +182,8 @@ class MessageFactory:
 
     def _personal_headers(self, sub: Subscriber, values: Mapping[str, str]) -> dict[str, Any]:
         return {
-            "To": Address(display_name=sub.name, addr_spec=sub.email),
+            # cleaned again here: a name stored by an older release may hold anything
+            "To": Address(display_name=display_name(sub.name), addr_spec=sub.email),
             "Message-ID": self.message_id(sub.id),
             "List-Unsubscribe": self.list_unsubscribe(values),
         }

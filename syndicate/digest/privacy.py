@@ -91,7 +91,7 @@ def forget(store: Store, address: str, *, now: datetime) -> bool:
         email = normalize_address(address)
     except ValueError:
         return False
-    with store.transaction() as tx:
+    with store.erasing() as tx:
         sub = store.find_subscriber(tx, email)
         digest = tokens.address_hash(email, store.forget_key(tx))
         if sub is None:
@@ -105,7 +105,7 @@ def forget(store: Store, address: str, *, now: datetime) -> bool:
 
 def forget_id(store: Store, subscriber_id: int, *, now: datetime) -> bool:
     """``forget`` by id: what the preferences page's "delete my data" does."""
-    with store.transaction() as tx:
+    with store.erasing() as tx:
         sub = store.subscriber_by_id(subscriber_id)
         if sub is None or sub.status == SubscriberStatus.FORGOTTEN:
             return False

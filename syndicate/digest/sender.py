@@ -23,6 +23,7 @@ from ..timeutil import now_utc
 from . import compose, ledger
 from .compose import EditionPlan
 from .deliver import Outcome, Transport
+from .dkim_signing import signer_for
 from .message import MessageFactory
 from .render import Rendered, Renderer
 from .subscribers import ACTIVE, BOUNCE_AFTER
@@ -57,6 +58,7 @@ class _Job:
     claim: ledger.Claim
     message_id: str
     data: bytes
+    envelope: str  # the VERP return path
 
 
 class Sender:
@@ -71,6 +73,7 @@ class Sender:
     ) -> None:
         self.store, self.digest, self.plan = store, digest, plan
         self.variants, self.factory, self.transports = variants, factory, transports
+        self.signer = signer_for(factory.cfg.delivery.dkim)
         self.sent = self.bounced = self.temporary = 0
         self.first_file: str | None = None
         self.lock = threading.Lock()
@@ -104,9 +107,11 @@ class Sender:
             ledger.mark_skipped(self.store, c, reason=reason, now=now_utc())
             return
         message_id, data = self.factory.build(rendered, sub)
-        job = _Job(c, message_id, data)
+        if self.signer is not None:
+            data = self.signer.sign(data)
+        job = _Job(c, message_id, data, self.factory.return_path(sub.id))
         if self.queue is None:
-            self._record(job, self.transports[0].send(self.factory.sender, sub.email, data))
+            self._record(job, self.transports[0].send(job.envelope, sub.email, data))
         else:
             self.queue.put(job)
 
@@ -127,7 +132,7 @@ class Sender:
             if self.abort is not None:
                 continue  # left claimed: handed back as pending at the end of the run
             try:
-                outcome = tx.send(self.factory.sender, job.claim.subscriber.email, job.data)
+                outcome = tx.send(job.envelope, job.claim.subscriber.email, job.data)
                 self._record(job, outcome)
             except DeliveryAborted as exc:
                 self.abort = exc

@@ -36,9 +36,11 @@ from ..errors import (
 from ..model import ConfirmResult, SubscriberStatus
 from ..store import Store
 from ..store.records import Consent, NewSubscriber, Signup
+from ..text import display_name
 from ..timeutil import parse_duration
 from . import confirmation, options, tokens
 from .deliver import Outcome, transport_for
+from .dkim_signing import signer_for
 from .subscribers import normalize_address
 
 log = logging.getLogger(__name__)
@@ -94,10 +96,6 @@ def _choose(chosen: tuple[str, ...] | None, offered: list[str], what: str) -> tu
         raise SignupInvalid(str(exc)) from None
 
 
-def _clean_name(name: str) -> str:
-    return " ".join("".join(ch for ch in name if ch.isprintable()).split())[:200]
-
-
 def labels(cfg: Config, store: Store) -> dict[str, str]:
     cats, _ = options.available(cfg, store)
     return dict(cats)
@@ -106,21 +104,17 @@ def labels(cfg: Config, store: Store) -> dict[str, str]:
 def request(cfg: Config, store: Store, req: SignupRequest, *, key: bytes, now: datetime) -> int:
     """Store a pending sign-up and mail its confirmation; the sign-up's id.
 
-    Raises ``RateLimited``, ``SignupInvalid`` or ``ConfirmationUndeliverable``;
-    otherwise the same thing happens for every address (see the module).
+    Raises ``RateLimited``, ``SignupInvalid`` or ``ConfirmationUndeliverable``
+    (the mail server cannot be used at all, for anybody); otherwise the same
+    thing happens for every address (see the module). Every attempt counts
+    against the limits, whether its mail was accepted or refused, so the
+    limits cannot tell a working address from a dead one; the limits are
+    checked and the sign-up stored in one transaction behind the store's
+    sign-up lock, so parallel requests cannot slip past them.
     """
     if req.method not in METHODS:
         raise ValueError(f"unknown sign-up method {req.method!r}")
     expire(cfg, store, now)
-    limits = cfg.serve.limits
-    ip = tokens.ip_hash(req.client_ip, key) if req.client_ip else ""
-    if ip:
-        recent = store.signups_from_ip(ip, now - HOUR)
-        if len(recent) >= limits.per_ip_hour:
-            raise RateLimited(
-                "太多订阅请求，请稍后再试。 / Too many sign-ups from here, please try later.",
-                _retry_after(recent, HOUR, now),
-            )
     try:
         email = normalize_address(req.email)
     except ValueError:
@@ -130,32 +124,42 @@ def request(cfg: Config, store: Store, req: SignupRequest, *, key: bytes, now: d
     cats, digests = options.available(cfg, store)
     chosen_cats = _choose(req.categories, [slug for slug, _ in cats], "category")
     chosen_digests = _choose(req.digests, digests, "digest")
-    mailed = store.confirmations_mailed(email, now - DAY)
-    if len(mailed) >= limits.per_address_day:
-        raise RateLimited(
-            "确认邮件已发送多次，请查收邮箱或明天再试。 / Several confirmation mails went to "
-            "this address today: please check your inbox or try tomorrow.",
-            _retry_after(mailed, DAY, now),
+    limits = cfg.serve.limits
+    ip = tokens.ip_hash(req.client_ip, key) if req.client_ip else ""
+    with store.transaction() as tx:
+        store.lock_signups(tx)
+        if ip:
+            recent = store.signup_times(tx, since=now - HOUR, ip_hash=ip)
+            if len(recent) >= limits.per_ip_hour:
+                raise RateLimited(
+                    "太多订阅请求，请稍后再试。 / Too many sign-ups from here, please try later.",
+                    _retry_after(recent, HOUR, now),
+                )
+        asked = store.signup_times(tx, since=now - DAY, email=email)
+        if len(asked) >= limits.per_address_day:
+            raise RateLimited(
+                "确认邮件已发送多次，请查收邮箱或明天再试。 / Several confirmation mails went to "
+                "this address today: please check your inbox or try tomorrow.",
+                _retry_after(asked, DAY, now),
+            )
+        signup_id = store.insert_signup(
+            tx,
+            email,
+            display_name(req.name),
+            chosen_cats,
+            chosen_digests,
+            method=req.method,
+            page=req.page[:MAX_PAGE],
+            ip_hash=ip,
+            now=now,
         )
-    signup_id = store.add_signup(
-        email,
-        _clean_name(req.name),
-        chosen_cats,
-        chosen_digests,
-        method=req.method,
-        page=req.page[:MAX_PAGE],
-        ip_hash=ip,
-        now=now,
-    )
     signup = store.signup(signup_id)
     assert signup is not None
     outcome = _send(cfg, store, signup, key=key, now=now, names=dict(cats))
     if outcome.ok:
         store.mark_signup_mailed(signup_id, now)
-    elif outcome.permanent:  # the address does not exist: the answer stays the same
-        log.info("confirmation for sign-up %d refused for good: %s", signup_id, outcome.detail)
-    else:
-        raise ConfirmationUndeliverable(outcome.detail)
+    else:  # refused for this address, for good or for now: the answer stays the same
+        log.info("confirmation for sign-up %d not accepted: %s", signup_id, outcome.detail)
     return signup_id
 
 
@@ -188,10 +192,12 @@ def _send(
                 )
             }
         )
+    signer = signer_for(cfg.delivery.dkim)
+    data = signer.sign(mail.data) if signer is not None else mail.data
     try:
         transport = transport_for(cfg)
         try:
-            return transport.send(mail.sender, mail.recipient, mail.data)
+            return transport.send(mail.sender, mail.recipient, data)
         finally:
             transport.close()
     except DeliveryAborted as exc:
@@ -231,12 +237,18 @@ def confirm(
 
 
 def _confirm(store: Store, signup_id: int, now: datetime) -> tuple[ConfirmResult, int | None]:
-    """One transaction: the subscriber made or brought back, the sign-up marked, the record."""
+    """One transaction: the sign-up marked first (a second press finds it marked and
+    changes nothing), then the subscriber made or brought back, and the record.
+
+    Behind the sign-up lock, so two presses at once, or two sign-ups of one
+    address confirmed at once, run one after the other.
+    """
     with store.transaction() as tx:
+        store.lock_signups(tx)
         signup = store.find_signup(tx, signup_id)
         if signup is None:
             return ConfirmResult.GONE, None
-        if signup.confirmed_at is not None:
+        if not store.mark_signup_confirmed(tx, signup.id, None, now):
             return ConfirmResult.ALREADY, signup.subscriber_id
         consent = Consent(
             method=signup.method,
@@ -270,7 +282,7 @@ def _confirm(store: Store, signup_id: int, now: datetime) -> tuple[ConfirmResult
                 consent=consent,
             )
             detail = f"signed up by {signup.method} (was {was})"
-        store.mark_signup_confirmed(tx, signup.id, sub_id, now)
+        store.set_signup_subscriber(tx, signup.id, sub_id)
         key = store.existing_forget_key(tx)
         if key is not None:  # a forgotten address that came back of its own accord
             store.unforget(tx, tokens.address_hash(signup.email, key))

@@ -27,6 +27,7 @@ from ..model import Rejection, SubscriberStatus
 from ..slugs import SLUG_RE, slugify
 from ..store import Store, Tx
 from ..store.records import Consent, KnownSubscriber, NewSubscriber, Subscriber
+from ..text import display_name
 from . import tokens
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class Choices:
         return tuple(out)
 
     def entry(self, raw: dict[str, Any], where: str) -> Entry:
-        name = " ".join(str(raw.get("name") or "").split())[:200]
+        name = display_name(str(raw.get("name") or ""))
         return Entry(
             email=normalize_address(str(raw.get("email") or "")),
             name=name,

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import os
 import re
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ..errors import SecretMissing
 
@@ -141,3 +141,42 @@ def address_hash(email: str, key: str) -> str:
 
 def confirm_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/confirm?t={quote(token, safe='')}"
+
+
+# -- VERP -------------------------------------------------------------------
+# The envelope sender of each digest carries the subscriber's id and a MAC in
+# lower-case letters and digits only: mail systems may change the case of a
+# local part, and a bounce must still name its subscriber.
+
+_VERP = b"syndicate-verp:v1:"
+_VERP_RE = re.compile(r"([0-9a-z]{1,13})-([0-9a-f]{16})", re.IGNORECASE)
+
+
+def make_verp(subscriber_id: int, key: bytes) -> str:
+    body = _base36(subscriber_id)
+    mac = hmac.new(key, _VERP + body.encode("ascii"), hashlib.sha256).hexdigest()[:16]
+    return f"{body}-{mac}"
+
+
+def verify_verp(text: str, key: bytes) -> int | None:
+    """The subscriber id of a VERP token found anywhere in ``text``, else None."""
+    for m in _VERP_RE.finditer(text or ""):
+        body, mac = m.group(1).lower(), m.group(2).lower()
+        expected = hmac.new(key, _VERP + body.encode("ascii"), hashlib.sha256).hexdigest()[:16]
+        if hmac.compare_digest(expected, mac):
+            return int(body, 36)
+    return None
+
+
+_ANY_TOKEN_RE = re.compile(r"(?<![0-9A-Za-z])([0-9a-z]{1,13}\.[A-Za-z0-9_-]{22})(?![A-Za-z0-9_-])")
+
+
+def find_subscribers(text: str, key: bytes) -> list[int]:
+    """Subscriber ids of every genuine unsubscribe token found anywhere in ``text``."""
+    found = []
+    # a mailto subject may stay percent-encoded (unsubscribe%20<token>)
+    for m in _ANY_TOKEN_RE.finditer(unquote(text or "")):
+        sid = verify(m.group(1), key)
+        if sid is not None and sid not in found:
+            found.append(sid)
+    return found

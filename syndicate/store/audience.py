@@ -289,6 +289,18 @@ class AudienceMixin(StoreBase):
         ).scalar()
         return int(failures) if failures is not None else None
 
+    def unsubscribe_in(self, tx: Tx, subscriber_id: int, now: datetime) -> bool:
+        """Unsubscribe inside the caller's transaction; False when they were not active."""
+        res = tx.conn.execute(
+            update(subscribers)
+            .where(
+                subscribers.c.id == subscriber_id,
+                subscribers.c.status == SubscriberStatus.ACTIVE.value,
+            )
+            .values(status=SubscriberStatus.UNSUBSCRIBED.value, status_at=now, updated_at=now)
+        )
+        return bool(res.rowcount)
+
     def bounce(self, tx: Tx, subscriber_id: int, now: datetime) -> bool:
         """Mark an active subscriber bounced; False when they were not active."""
         res = tx.conn.execute(

@@ -3,7 +3,8 @@
 ``Store`` is composed of the mixins of ``content`` (posts, categories, tags),
 ``sourcestate`` (sources), ``runlog`` (runs, job slots), ``audience``
 (subscribers), ``pending`` (sign-ups awaiting confirmation), ``history``
-(events, erasure, forgotten addresses) and ``mailings`` (editions,
+(events, erasure, forgotten addresses), ``feedback_log`` (bounces read)
+and ``mailings`` (editions,
 deliveries); every public method
 they define raises ``StoreError``, never SQLAlchemy's errors (``wrapping``).
 
@@ -34,6 +35,7 @@ from ..logs import one_line
 from . import versions
 from .audience import AudienceMixin
 from .content import ContentMixin
+from .feedback_log import FeedbackMixin
 from .history import HistoryMixin
 from .mailings import MailingsMixin
 from .pending import PendingMixin
@@ -98,6 +100,7 @@ class Store(
     AudienceMixin,
     PendingMixin,
     HistoryMixin,
+    FeedbackMixin,
     MailingsMixin,
 ):
     """The store: the engine and connections here, each table group's queries in its mixin."""

@@ -12,29 +12,81 @@ so it survives a rotation of ``SYNDICATE_SECRET``.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..model import DeliveryStatus, SubscriberStatus
 from .records import DeliveryHistory, SubscriberEvent
 from .schema import deliveries, editions, forgotten, meta, signups, subscriber_events, subscribers
-from .wrapping import StoreBase, Tx
+from .wrapping import StoreBase, Tx, store_error
 
 FORGET_KEY = "forget-key"
 
 
 class HistoryMixin(StoreBase):
+    @contextmanager
+    def erasing(self) -> Iterator[Tx]:
+        """A transaction whose erased values leave no copy in the database files.
+
+        On SQLite, ``secure_delete`` overwrites the freed content on this
+        connection, and a ``TRUNCATE`` checkpoint afterwards moves the change
+        into the database and empties the write-ahead log, which would
+        otherwise keep the old pages (with the address) until the next
+        checkpoint. Other dialects: a plain transaction (their storage is
+        theirs to scrub: PostgreSQL's VACUUM).
+        """
+        try:
+            with self.engine.connect() as conn:
+                sqlite = conn.dialect.name == "sqlite"
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA secure_delete = ON")
+                    conn.commit()  # the pragma began a transaction of its own
+                try:
+                    with conn.begin():
+                        yield Tx(conn)
+                    if sqlite:
+                        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                        conn.commit()
+                finally:
+                    if sqlite:
+                        conn.rollback()
+                        conn.exec_driver_sql("PRAGMA secure_delete = OFF")
+                        conn.commit()
+        except SQLAlchemyError as exc:
+            raise store_error(exc, str(getattr(self, "label", "store"))) from exc
+
     # -- events ------------------------------------------------------------
 
     def add_event(
-        self, tx: Tx, subscriber_id: int, kind: str, now: datetime, detail: str = ""
+        self,
+        tx: Tx,
+        subscriber_id: int,
+        kind: str,
+        now: datetime,
+        detail: str = "",
+        message_id: str | None = None,
     ) -> None:
         tx.conn.execute(
             subscriber_events.insert().values(
-                subscriber_id=subscriber_id, at=now, kind=kind, detail=detail
+                subscriber_id=subscriber_id,
+                at=now,
+                kind=kind,
+                detail=detail,
+                message_id=message_id,
             )
         )
+
+    def count_events(self, tx: Tx, subscriber_id: int, kind: str, since: datetime | None) -> int:
+        """How many ``kind`` events the subscriber has had (since ``since``)."""
+        e = subscriber_events.c
+        q = select(func.count()).where(e.subscriber_id == subscriber_id, e.kind == kind)
+        if since is not None:
+            q = q.where(e.at >= since)
+        return int(tx.conn.execute(q).scalar() or 0)
 
     def record_event(self, subscriber_id: int, kind: str, now: datetime, detail: str = "") -> None:
         """``add_event`` in its own commit."""
@@ -43,10 +95,10 @@ class HistoryMixin(StoreBase):
 
     def events_of(self, subscriber_id: int) -> list[SubscriberEvent]:
         e = subscriber_events.c
-        q = select(e.at, e.kind, e.detail).where(e.subscriber_id == subscriber_id)
+        q = select(e.at, e.kind, e.detail, e.message_id).where(e.subscriber_id == subscriber_id)
         with self.engine.connect() as conn:
             rows = conn.execute(q.order_by(e.at, e.id)).all()
-        return [SubscriberEvent(at, kind, detail) for at, kind, detail in rows]
+        return [SubscriberEvent(at, kind, detail, mid) for at, kind, detail, mid in rows]
 
     def delivery_history(self, subscriber_id: int) -> list[DeliveryHistory]:
         d, ed = deliveries.c, editions.c

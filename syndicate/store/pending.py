@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from .records import Signup
-from .schema import signups
+from .schema import meta, signups
 from .wrapping import StoreBase, Tx, new_id
 
 
@@ -36,9 +36,26 @@ def signup_record(row: Any) -> Signup:
     )
 
 
+SIGNUPS_LOCK = "signups-lock"  # the meta row every sign-up and confirmation updates first
+
+
 class PendingMixin(StoreBase):
-    def add_signup(
+    def lock_signups(self, tx: Tx) -> None:
+        """Serialize sign-ups and confirmations: the limits are checked, then kept.
+
+        Writing one row first takes SQLite's write lock (and that row's lock
+        on PostgreSQL) before anything is read, so two requests at the same
+        moment cannot both see room under a limit. Revision 0005 makes the row.
+        """
+        res = tx.conn.execute(
+            update(meta).where(meta.c.key == SIGNUPS_LOCK).values(value=meta.c.value)
+        )
+        if not res.rowcount:
+            tx.conn.execute(meta.insert().values(key=SIGNUPS_LOCK, value=""))
+
+    def insert_signup(
         self,
+        tx: Tx,
         email: str,
         name: str,
         categories: tuple[str, ...],
@@ -49,21 +66,30 @@ class PendingMixin(StoreBase):
         ip_hash: str,
         now: datetime,
     ) -> int:
-        """Record a sign-up (pending) and return its id, in its own commit."""
-        with self.engine.begin() as conn:
-            res = conn.execute(
-                signups.insert().values(
-                    email=email,
-                    name=name,
-                    categories=" ".join(categories),
-                    digests=" ".join(digests),
-                    method=method,
-                    page=page,
-                    ip_hash=ip_hash,
-                    created_at=now,
-                )
+        res = tx.conn.execute(
+            signups.insert().values(
+                email=email,
+                name=name,
+                categories=" ".join(categories),
+                digests=" ".join(digests),
+                method=method,
+                page=page,
+                ip_hash=ip_hash,
+                created_at=now,
             )
-            return new_id(res)
+        )
+        return new_id(res)
+
+    def signup_times(
+        self, tx: Tx, *, since: datetime, email: str | None = None, ip_hash: str | None = None
+    ) -> list[datetime]:
+        """When each sign-up for ``email`` (or from ``ip_hash``) since ``since`` was made."""
+        q = select(signups.c.created_at).where(signups.c.created_at >= since)
+        if email is not None:
+            q = q.where(signups.c.email == email)
+        if ip_hash is not None:
+            q = q.where(signups.c.ip_hash == ip_hash)
+        return list(tx.conn.execute(q.order_by(signups.c.created_at)).scalars())
 
     def mark_signup_mailed(self, signup_id: int, now: datetime) -> None:
         """The confirmation mail was accepted: it counts against the address's limit."""
@@ -81,7 +107,7 @@ class PendingMixin(StoreBase):
         return signup_record(row) if row else None
 
     def mark_signup_confirmed(
-        self, tx: Tx, signup_id: int, subscriber_id: int, now: datetime
+        self, tx: Tx, signup_id: int, subscriber_id: int | None, now: datetime
     ) -> bool:
         """Confirm a pending sign-up; False when it was confirmed already (nothing changed)."""
         res = tx.conn.execute(
@@ -91,25 +117,10 @@ class PendingMixin(StoreBase):
         )
         return bool(res.rowcount)
 
-    def signups_from_ip(self, ip_hash: str, since: datetime) -> list[datetime]:
-        """When each sign-up from this (hashed) client since ``since`` was made, oldest first."""
-        q = (
-            select(signups.c.created_at)
-            .where(signups.c.ip_hash == ip_hash, signups.c.created_at >= since)
-            .order_by(signups.c.created_at)
+    def set_signup_subscriber(self, tx: Tx, signup_id: int, subscriber_id: int) -> None:
+        tx.conn.execute(
+            update(signups).where(signups.c.id == signup_id).values(subscriber_id=subscriber_id)
         )
-        with self.engine.connect() as conn:
-            return list(conn.execute(q).scalars())
-
-    def confirmations_mailed(self, email: str, since: datetime) -> list[datetime]:
-        """When each confirmation mail to this address since ``since`` went out, oldest first."""
-        q = (
-            select(signups.c.mailed_at)
-            .where(signups.c.email == email, signups.c.mailed_at >= since)
-            .order_by(signups.c.mailed_at)
-        )
-        with self.engine.connect() as conn:
-            return list(conn.execute(q).scalars())
 
     def pending_signups(self, *, since: datetime) -> list[Signup]:
         """Sign-ups made since ``since`` and not confirmed, oldest first."""

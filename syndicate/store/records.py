@@ -97,6 +97,20 @@ class SubscriberEvent:
     at: datetime
     kind: str
     detail: str
+    message_id: str | None = None  # the bounce, complaint or reply it came from
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """One message read from the bounce mailbox (or one webhook call), as recorded."""
+
+    key: str
+    received_at: datetime
+    kind: str
+    permanent: bool | None
+    subscriber_id: int | None
+    message_id: str | None
+    reason: str
 
 
 @dataclass(frozen=True)

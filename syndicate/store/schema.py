@@ -240,7 +240,24 @@ subscriber_events = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("kind", String(30), nullable=False),
     Column("detail", Text, nullable=False, default=""),
+    # the Message-ID of the bounce, complaint or reply the event came from
+    Column("message_id", String(300), nullable=True),
     Index("ix_subscriber_events_subscriber", "subscriber_id", "at"),
+)
+
+# Every bounce, complaint, reply or webhook call read, by a key of its own (the
+# mailbox's Message-ID, else a hash of its bytes): read twice, counted once.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("kind", String(30), nullable=False),  # bounce | complaint | unsubscribe | unrecognised
+    Column("permanent", Boolean, nullable=True),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=True),
+    Column("message_id", String(300), nullable=True),
+    Column("reason", Text, nullable=False, default=""),
+    Index("ix_feedback_received", "received_at"),
 )
 
 # Addresses erased on request, as a keyed hash only (the key is in meta): a file
@@ -289,6 +306,7 @@ deliveries = Table(
     UniqueConstraint("edition_id", "subscriber_id", name="uq_deliveries_edition_subscriber"),
     Index("ix_deliveries_edition_status", "edition_id", "status", "id"),
     Index("ix_deliveries_subscriber", "subscriber_id"),
+    Index("ix_deliveries_message_id", "message_id"),  # a bounce names the message it answers
 )
 
 # One row per (job, wall-clock slot) a scheduled digest has been started for:

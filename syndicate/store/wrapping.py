@@ -8,7 +8,7 @@ mixin (or ``Store`` itself) defines, so a new method cannot forget it. Left
 alone are the opening path (``upgrade``, ``revision``, ``schema_version``: ``Store()``
 turns their errors into its own message naming the file's problem) and the
 raw connections (``begin``, ``connect``) that the opening path and tests use;
-``transaction`` and ``reading`` wrap what happens inside them themselves.
+``transaction``, ``reading`` and ``erasing`` wrap what happens inside them themselves.
 """
 
 from __future__ import annotations
@@ -30,7 +30,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # public names that are not wrapped (see the module docstring)
 UNWRAPPED = frozenset(
-    {"begin", "connect", "upgrade", "revision", "schema_version", "close", "transaction", "reading"}
+    {
+        "begin",
+        "connect",
+        "upgrade",
+        "revision",
+        "schema_version",
+        "close",
+        "transaction",
+        "reading",
+        "erasing",
+    }
 )
 
 

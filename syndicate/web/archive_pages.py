@@ -78,6 +78,7 @@ async def listing(request: Request) -> Response:
         editions=found,
         feed_href=f"/feeds/digests/{name}/{FEED_NAME}" if has_feed else "",
         signup=form,
+        referrer="same-origin",
     )
 
 
@@ -103,6 +104,7 @@ async def index(request: Request) -> Response:
         private=False,
         names=[d.name for d in state.cfg.digests],
         signup=form,
+        referrer="same-origin",
     )
 
 

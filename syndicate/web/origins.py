@@ -9,11 +9,15 @@ ones, ``Referer``). A POST is accepted when that origin is
   attacker's page cannot make a browser send another site's host), so
   the index page served here can post;
 
-and when it names no origin at all (``Origin: null`` from a page under
-``Referrer-Policy: no-referrer``, or a client that sends neither header) it
-must carry a valid signed form token, which only forms served by this server
+``Origin: null`` (a sandboxed frame, or a page that hides where it is) is
+refused: this server's own pages carry ``Referrer-Policy: same-origin``, so
+browsers send their real origin. A request that names no origin at all (an
+old browser, a privacy tool that strips both headers, a script on a server)
+must carry a valid signed form token, which forms served by this server
 have, or be JSON (a browser sends cross-site JSON only after a CORS
-preflight, which only allowed origins pass). Everything else is 403.
+preflight, which only allowed origins pass). Everything else is 403. There
+is no session, so none of this guards a secret: it keeps other sites from
+collecting sign-ups through our form.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ def refusal(
     cfg: Config, request: Request, *, form_token: str, json: bool, key: bytes, now: float
 ) -> str | None:
     """Why this POST may not sign anybody up, or None when it may."""
+    if request.headers.get("origin", "").strip() == "null":
+        # an opaque origin: a sandboxed frame, or a page that hides where it is
+        return "cross-site request from an opaque origin (Origin: null)"
     origin = request_origin(request)
     if origin is not None:
         if allowed(cfg, origin) or _own(request, origin):

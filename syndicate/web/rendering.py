@@ -31,12 +31,20 @@ def page(
     *,
     status: int = 200,
     private: bool = True,
+    referrer: str = "no-referrer",
     **context: Any,
 ) -> HTMLResponse:
-    """A page; ``private`` ones (token pages) are neither cached nor indexed."""
-    html = load_template(f"web/{template}", cfg.templates).render(site=cfg.site, **context)
-    headers = PRIVATE if private else PUBLIC
-    return HTMLResponse(html, status_code=status, headers=dict(headers))
+    """A page; ``private`` ones (token pages) are neither cached nor indexed.
+
+    ``referrer="same-origin"`` is for pages without a token whose form posts
+    here: under ``no-referrer`` a browser would send ``Origin: null``.
+    """
+    html = load_template(f"web/{template}", cfg.templates).render(
+        site=cfg.site, referrer=referrer, **context
+    )
+    headers = dict(PRIVATE if private else PUBLIC)
+    headers["referrer-policy"] = referrer
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def plain(

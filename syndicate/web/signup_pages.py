@@ -120,7 +120,9 @@ async def subscribe(request: Request) -> Response:
         if state.key is None:
             return _unavailable(False, "the server has no signing key")
         form = served_form(state, store, "/subscribe")
-        return page(state.cfg, "subscribe.html.j2", stage="form", signup=form)
+        return page(
+            state.cfg, "subscribe.html.j2", stage="form", signup=form, referrer="same-origin"
+        )
     parsed = await _body(request)
     if isinstance(parsed, Response):
         return parsed
@@ -189,7 +191,14 @@ async def _invalid(
         name=_text(data, "name")[:200],
         error=message,
     )
-    return page(state.cfg, "subscribe.html.j2", status=400, stage="form", signup=form)
+    return page(
+        state.cfg,
+        "subscribe.html.j2",
+        status=400,
+        stage="form",
+        signup=form,
+        referrer="same-origin",
+    )
 
 
 # -- /confirm -----------------------------------------------------------------

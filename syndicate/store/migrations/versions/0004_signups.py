@@ -73,6 +73,20 @@ def downgrade() -> None:
     for name in ("ix_signups_created", "ix_signups_ip", "ix_signups_email"):
         op.drop_index(name, table_name="signups")
     op.drop_table("signups")
-    with op.batch_alter_table("subscribers") as batch:
+    # SQLite rebuilds the table: keep AUTOINCREMENT and its counter, or a deleted
+    # subscriber's id (inside links already mailed) would be given to somebody new
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    seq = None
+    if sqlite:
+        seq = bind.exec_driver_sql(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'subscribers'"
+        ).scalar()
+    with op.batch_alter_table("subscribers", table_kwargs={"sqlite_autoincrement": True}) as batch:
         for column in reversed(CONSENT):
             batch.drop_column(column)
+    if sqlite and seq is not None:
+        bind.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = 'subscribers'")
+        bind.exec_driver_sql(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES ('subscribers', ?)", (int(seq),)
+        )

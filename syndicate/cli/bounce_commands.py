@@ -1,0 +1,47 @@
+"""``syndicate bounces …``: read the bounce mailbox and apply what it says.
+
+Imported only when the group is used (``cli/__init__.py``'s LazyGroup).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..digest import feedback, tokens
+from ..timeutil import now_utc
+from .context import fail, handled
+
+
+@click.group()
+def bounces() -> None:
+    """Bounces, complaints and unsubscribe replies (`bounces:` in schedule.yaml).
+
+    Point the MTA (or the relay's forwarding) for the digests' return path,
+    `bounces+TOKEN@SITE-HOST` by default, and for the unsubscribe address at
+    the Maildir in `bounces.maildir`; the daemon can run `process` as a job
+    (`jobs: {bounces: {run: bounces, every: 10m}}`).
+    """
+
+
+@bounces.command()
+@click.pass_obj
+def process(obj: Any) -> None:
+    """Read each new message once: bounced and complaining subscribers stop getting digests.
+
+    Messages move from new/ to cur/ once what they say is in the store, so a
+    second run never counts one again, and a crash loses nothing.
+    """
+    cfg = obj.cfg
+    if cfg.bounces.maildir is None:
+        fail("no bounce mailbox: set bounces.maildir in schedule.yaml")
+    with handled():
+        key = tokens.secret()
+        try:
+            counts = feedback.process(cfg, obj.store, key=key, now=now_utc())
+        except FileNotFoundError as exc:
+            fail(f"bounces.maildir: {exc}")
+    print(f"{cfg.bounces.maildir}: {counts.describe()}")
+    if counts.unknown:
+        print(f"{counts.unknown} named nobody subscribed (kept in the store, nothing changed)")

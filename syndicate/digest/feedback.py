@@ -1,0 +1,199 @@
+"""Bounces, complaints and unsubscribe replies change who gets the next edition.
+
+The rules (``bounces:`` in schedule.yaml):
+
+- a permanent failure is a ``bounce`` event; ``bounces.permanent`` of them
+  (default 1) mark the subscriber *bounced*;
+- a temporary failure is a ``bounce-temporary`` event; ``bounces.temporary``
+  of them (default 3) within ``bounces.temporary_days`` (14) mark them bounced;
+- a complaint (ARF) unsubscribes at once and is recorded as a ``complaint``;
+- a reply to the unsubscribe address carrying a valid token unsubscribes;
+- anything else is kept in the mailbox (moved to ``cur/``, for a person to
+  read) and counted as unrecognised.
+
+Each message is applied in one transaction together with its ``feedback``
+row, keyed by its Message-ID (else a hash of its bytes): a message read
+twice (a crash after the commit, before it left ``new/``; a webhook call
+replayed) finds its key and changes nothing. A message is moved out of
+``new/`` only after its transaction committed, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..config import Config
+from ..store import Store, Tx
+from ..store.records import FeedbackRecord
+from . import bounce_parse
+from .bounce_parse import Feedback
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FeedbackCounts:
+    read: int = 0
+    seen: int = 0  # read before: counted then, skipped now
+    kinds: Counter[str] = field(default_factory=Counter)
+    bounced: int = 0  # subscribers this run marked bounced
+    unsubscribed: int = 0
+    unknown: int = 0  # feedback naming nobody we know
+
+    def describe(self) -> str:
+        k = self.kinds
+        parts = [
+            f"{k['bounce-permanent']} permanent and {k['bounce-temporary']} temporary bounces",
+            f"{k['complaint']} complaints",
+            f"{k['unsubscribe']} unsubscribe replies",
+            f"{k['unrecognised']} unrecognised",
+        ]
+        tail = f"; {self.bounced} marked bounced, {self.unsubscribed} unsubscribed"
+        if self.seen:
+            tail += f"; {self.seen} read before"
+        return f"read {self.read} messages: " + ", ".join(parts) + tail
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "seen": self.seen,
+            "bounced": self.bounced,
+            "unsubscribed": self.unsubscribed,
+            **{k.replace("-", "_"): v for k, v in self.kinds.items()},
+        }
+
+
+def unsubscribe_addresses(cfg: Config) -> tuple[str, ...]:
+    host = urlsplit(cfg.site.url).hostname or "localhost"
+    out = {(d.unsubscribe_mailto or f"unsubscribe@{host}").lower() for d in cfg.digests}
+    return tuple(sorted(out or {f"unsubscribe@{host}"}))
+
+
+def message_key(data: bytes, message_id: str) -> str:
+    """The key a message is recorded under: its Message-ID, else its bytes."""
+    if message_id:
+        return "mid:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+    return "sha:" + hashlib.sha256(data).hexdigest()
+
+
+def _subscriber(store: Store, tx: Tx, fb: Feedback) -> int | None:
+    for sid in fb.subscriber_ids:  # our own signed tokens: the most reliable
+        if store.subscriber_by_id(sid) is not None:
+            return sid
+    for mid in fb.original_ids:
+        by_message = store.subscriber_for_message(tx, mid)
+        if by_message is not None:
+            return by_message
+    for address in fb.addresses:
+        found = store.find_subscriber(tx, address)
+        if found is not None:
+            return found.id
+    return None
+
+
+def _kind(fb: Feedback) -> str:
+    if fb.kind == "bounce":
+        return "bounce-permanent" if fb.permanent else "bounce-temporary"
+    return fb.kind
+
+
+def apply(
+    cfg: Config, store: Store, fb: Feedback, *, key: str, now: datetime, counts: FeedbackCounts
+) -> bool:
+    """Record ``fb`` under ``key`` and apply the rules; False when it was recorded before."""
+    rules = cfg.bounces
+    with store.transaction() as tx:
+        if store.feedback_seen(tx, key):
+            counts.seen += 1
+            return False
+        counts.read += 1
+        kind = _kind(fb)
+        counts.kinds[kind] += 1
+        sid = _subscriber(store, tx, fb) if fb.kind != "unrecognised" else None
+        store.add_feedback(
+            tx,
+            FeedbackRecord(
+                key=key,
+                received_at=now,
+                kind=fb.kind,
+                permanent=fb.permanent,
+                subscriber_id=sid,
+                message_id=fb.message_id or None,
+                reason=fb.reason,
+            ),
+        )
+        if fb.kind == "unrecognised":
+            return True
+        if sid is None:
+            counts.unknown += 1
+            log.info("%s names no known subscriber (%s)", kind, fb.reason)
+            return True
+        mid = fb.message_id or None
+        if fb.kind == "bounce":
+            event = "bounce" if fb.permanent else "bounce-temporary"
+            store.add_event(tx, sid, event, now, fb.reason[:500], mid)
+            if fb.permanent:
+                many = store.count_events(tx, sid, "bounce", None) >= rules.permanent
+            else:
+                since = now - timedelta(days=rules.temporary_days)
+                many = store.count_events(tx, sid, "bounce-temporary", since) >= rules.temporary
+            if many and store.bounce(tx, sid, now):
+                counts.bounced += 1
+                store.add_event(tx, sid, "bounced", now, f"after {event}s", mid)
+        else:  # a complaint or an unsubscribe reply
+            event = "complaint" if fb.kind == "complaint" else "unsubscribed"
+            detail = fb.reason if fb.kind == "complaint" else "via reply"
+            store.add_event(tx, sid, event, now, detail, mid)
+            if store.unsubscribe_in(tx, sid, now):
+                counts.unsubscribed += 1
+        return True
+
+
+def process_bytes(
+    cfg: Config, store: Store, data: bytes, *, key: bytes, now: datetime, counts: FeedbackCounts
+) -> bool:
+    msg = bounce_parse.parse(data)
+    fb = bounce_parse.classify(msg, key=key, unsubscribe_addresses=unsubscribe_addresses(cfg))
+    return apply(cfg, store, fb, key=message_key(data, fb.message_id), now=now, counts=counts)
+
+
+def process_maildir(
+    cfg: Config, store: Store, folder: Path, *, key: bytes, now: datetime, limit: int = 100_000
+) -> FeedbackCounts:
+    """Read every message in ``folder/new`` once, then move it to ``cur`` (flagged seen).
+
+    Unrecognised messages are moved too (they are counted and kept, for a
+    person to read); nothing is deleted.
+    """
+    counts = FeedbackCounts()
+    new, cur = folder / "new", folder / "cur"
+    if not new.is_dir():
+        raise FileNotFoundError(f"{folder} is not a Maildir (no new/ folder)")
+    cur.mkdir(exist_ok=True)
+    names = sorted(n for n in os.listdir(new) if not n.startswith("."))[:limit]
+    for name in names:
+        path = new / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # another reader took it
+            continue
+        process_bytes(cfg, store, data, key=key, now=now, counts=counts)
+        # after the commit: a crash before this line leaves it in new/, and the next
+        # run finds its key and only moves it
+        base = name.split(":", 1)[0]
+        os.replace(path, cur / f"{base}:2,S")
+    return counts
+
+
+def process(cfg: Config, store: Store, *, key: bytes, now: datetime) -> FeedbackCounts:
+    """Read the configured bounce mailbox (``bounces.maildir``)."""
+    if cfg.bounces.maildir is None:
+        raise ValueError("no bounce mailbox: set bounces.maildir in schedule.yaml")
+    return process_maildir(cfg, store, cfg.bounces.maildir, key=key, now=now)
