@@ -349,12 +349,27 @@ class DkimConfig(Strict):
 
 class DeliveryConfig(Strict):
     maildir: Path | None = None
-    smtp: SmtpConfig | None = None
+    # one relay, or several: sending spreads over them and fails over (digest/relays.py)
+    smtp: SmtpConfig | list[SmtpConfig] | None = None
     # the envelope sender (MAIL FROM) of each digest: {token} is the subscriber's VERP
     # token and {host} the site's host, so a bounce names its subscriber however
     # mangled its body is; "" = bounces+{token}@{host}; the From: header is unchanged
     return_path: str = ""
     dkim: DkimConfig | None = None
+
+    @property
+    def relays(self) -> list[SmtpConfig]:
+        """The SMTP relays in order (empty: the Maildir outbox)."""
+        if self.smtp is None:
+            return []
+        return list(self.smtp) if isinstance(self.smtp, list) else [self.smtp]
+
+    @field_validator("smtp")
+    @classmethod
+    def _some_relay(cls, v: SmtpConfig | list[SmtpConfig] | None) -> object:
+        if isinstance(v, list) and not v:
+            raise ValueError("give at least one relay (or leave smtp out for the Maildir outbox)")
+        return v
 
     @field_validator("return_path")
     @classmethod

@@ -111,6 +111,7 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "add_feedback": (TX, FeedbackRecord("k", NOW, "bounce", True, None, None, "")),
     "feedback_counts": (),
     "subscriber_for_message": (TX, "<m@x>"),
+    "undelivered": (1,),
     "mark_signup_mailed": (1, NOW),
     "signup": (1,),
     "find_signup": (TX, 1),

@@ -154,15 +154,64 @@ def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | 
         sys.exit(EXIT_REJECTED)
 
 
+_date_option = click.option(
+    "--date", metavar="YYYY-MM-DD", help="The edition of this date (default: the newest)."
+)
+
+
 @digest.command()
+@click.argument("name", required=False)
 @click.option("--limit", default=30, show_default=True, help="How many editions to show.")
+@click.option(
+    "--failed",
+    is_flag=True,
+    help="With NAME: each recipient the edition did not reach, with the server's answer.",
+)
+@_date_option
 @click.pass_obj
-def status(obj: Any, limit: int) -> None:
+def status(obj: Any, name: str | None, limit: int, failed: bool, date: str | None) -> None:
     """Editions, newest first, with their sent / pending / failed / skipped counts."""
     with handled():
         cfg, store = obj.cfg, obj.store
-        rows = ledger.overview(store, limit)
-    out.print(_status_table(cfg, rows))
+        if not failed:
+            rows = ledger.overview(store, limit)
+            if name:
+                rows = [r for r in rows if r.edition.digest == name]
+            out.print(_status_table(cfg, rows))
+            return
+        if not name:
+            raise click.UsageError("--failed needs the digest NAME")
+        (wanted,) = editions.digests_named(cfg, [name])
+        row = editions.find_edition(store, wanted, date)
+        missed = store.undelivered(row.id)
+    if not missed:
+        print(f"{name} {row.date}: every recipient was reached (or skipped)")
+        return
+    table = Table(title=f"{name} {row.date}: {len(missed):,} not delivered")
+    for col in ("address", "status", "tries", "server's answer"):
+        table.add_column(col)
+    for m in missed:
+        kind = "failed" if m.status == ledger.FAILED else "pending (temporary)"
+        table.add_row(m.email, kind, str(m.attempts), m.error)
+    out.print(table)
+
+
+@digest.command()
+@click.argument("name")
+@_date_option
+@click.pass_obj
+def retry(obj: Any, name: str, date: str | None) -> None:
+    """Send edition NAME again to the recipients it did not reach yet.
+
+    Only rows still open are sent: temporary failures (4xx, the server
+    unreachable) and pending ones. A recipient marked sent is never sent
+    again; a permanent failure (5xx) is not retried.
+    """
+    with handled(), progress_bar("retrying") as advance:
+        result = editions.retry(obj.cfg, obj.store, name, date=date, progress=advance)
+    print(result.summary())
+    if result.status in ("aborted", "incomplete"):
+        sys.exit(EXIT_FATAL)
 
 
 def _status_table(cfg: Config, rows: list[ledger.EditionOverview]) -> Table | str:

@@ -14,6 +14,7 @@ import os
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,18 +45,56 @@ class Transport(Protocol):
 
 
 def transport_for(cfg: Config) -> Transport:
-    if cfg.delivery.smtp is not None:
-        return SmtpTransport(cfg.delivery.smtp)
+    """One transport: the first relay (failing over to the others), or the Maildir."""
+    relays = cfg.delivery.relays
+    if len(relays) > 1:
+        from .relays import failover_transports
+
+        return failover_transports(relays, slots=1)[0]
+    if relays:
+        return SmtpTransport(relays[0])
     return MaildirTransport(cfg.delivery.maildir or cfg.base_dir / "outbox")
 
 
 def transports_for(cfg: Config) -> list[Transport]:
     """One transport per parallel SMTP connection, sharing the configured rate."""
-    smtp = cfg.delivery.smtp
-    if smtp is None or smtp.connections == 1:
+    relays = cfg.delivery.relays
+    if len(relays) > 1:
+        from .relays import failover_transports
+
+        return [*failover_transports(relays)]
+    if not relays or relays[0].connections == 1:
         return [transport_for(cfg)]
+    smtp = relays[0]
     share = smtp.rate / smtp.connections
     return [SmtpTransport(smtp, rate=share) for _ in range(smtp.connections)]
+
+
+class Pacer:
+    """``rate`` messages a second across every thread that shares it (0: no limit)."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate = rate
+        self.clock = clock
+        self.sleep = sleep
+        self.next_at = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if self.rate <= 0:
+            return
+        with self.lock:  # take the next slot; sleep outside the lock
+            now = self.clock()
+            at = max(now, self.next_at)
+            self.next_at = at + 1.0 / self.rate
+        if at > now:
+            self.sleep(at - now)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -78,15 +117,26 @@ class MaildirTransport:
         self.path = Path(path)
         self.label = _display(self.path) + "/"
         try:
+            # all three folders, each with exist_ok: mailbox.Maildir makes them only when
+            # the top folder is missing, so a second process (or thread) starting at the
+            # same moment would find the top folder and no tmp/
+            for sub in ("tmp", "new", "cur"):
+                (self.path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
             self.box = mailbox.Maildir(str(self.path), factory=None, create=True)
         except OSError as exc:
             raise DeliveryAborted(f"cannot create the Maildir {self.path}: {exc}") from None
+
+    # mailbox.Maildir names a new file by time, pid and a class-wide counter it does
+    # not lock: two threads of one process (serve's confirmation mails) can pick the
+    # same name in the same microsecond, and one add fails. One add at a time.
+    _adding = threading.Lock()
 
     def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
         # as a delivering MTA does: the envelope sender becomes Return-Path
         head = f"Return-Path: <{sender}>\n".encode("ascii", "replace") if sender else b""
         try:
-            key = self.box.add(head + data.replace(b"\r\n", b"\n"))  # fsyncs the file itself
+            with self._adding:
+                key = self.box.add(head + data.replace(b"\r\n", b"\n"))  # fsyncs the file
             file = self.path / "new" / key
             _fsync_dir(self.path / "new")
         except OSError as exc:  # a full disk is everybody's problem, not one address's
@@ -114,9 +164,11 @@ class SmtpTransport:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rate: float | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.cfg = cfg
         self.rate = cfg.rate if rate is None else rate
+        self.pacer = pacer  # shared by every connection to this relay (its rate is per account)
         self.label = f"smtp://{cfg.host}:{cfg.port}"
         self.sleep = sleep
         self.clock = clock
@@ -174,6 +226,9 @@ class SmtpTransport:
         self._drop()
 
     def _pace(self) -> None:
+        if self.pacer is not None:
+            self.pacer.wait()
+            return
         if self.rate <= 0:
             return
         now = self.clock()

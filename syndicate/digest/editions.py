@@ -230,6 +230,38 @@ def _send_digest(
             store.finish_run(run_id, now_utc(), outcome, counts, error)
 
 
+def find_edition(store: Store, digest: DigestConfig, date: str | None) -> ledger.EditionRow:
+    """The edition of ``digest`` on ``date`` (YYYY-MM-DD), or its newest one."""
+    if date is not None:
+        row = ledger.find(store, digest.name, date)
+        if row is None:
+            raise DigestError(f"{digest.name}: no edition on {date}")
+        return row
+    newest = ledger.history(store, digest.name, 1)
+    if not newest:
+        raise DigestError(f"{digest.name}: no edition yet")
+    return newest[0]
+
+
+def retry(
+    cfg: Config,
+    store: Store,
+    name: str,
+    *,
+    date: str | None = None,
+    progress: Progress | None = None,
+) -> EditionResult:
+    """Send one edition again to the rows still open: temporary failures and pending ones.
+
+    The ledger decides: a row marked sent is never sent again, a permanent
+    failure stays failed (that address is bounced, or on its way to it).
+    """
+    (digest,) = digests_named(cfg, [name])
+    row = find_edition(store, digest, date)
+    key = tokens.secret()
+    return _deliver(cfg, store, digest, row, key, None, progress)
+
+
 def _create(
     cfg: Config, store: Store, digest: DigestConfig, plan: EditionPlan, key: bytes
 ) -> ledger.EditionRow:

@@ -183,15 +183,10 @@ def _send(
         labels=names,
         now=now,
     )
-    smtp = cfg.delivery.smtp
-    if smtp is not None:  # a reader is waiting for the answer: one retry at most
-        cfg = cfg.model_copy(
-            update={
-                "delivery": cfg.delivery.model_copy(
-                    update={"smtp": smtp.model_copy(update={"retries": min(smtp.retries, 1)})}
-                )
-            }
-        )
+    relays = cfg.delivery.relays
+    if relays:  # a reader is waiting for the answer: one retry at most, per relay
+        quick = [r.model_copy(update={"retries": min(r.retries, 1)}) for r in relays]
+        cfg = cfg.model_copy(update={"delivery": cfg.delivery.model_copy(update={"smtp": quick})})
     signer = signer_for(cfg.delivery.dkim)
     data = signer.sign(mail.data) if signer is not None else mail.data
     try:

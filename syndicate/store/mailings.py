@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..model import DeliveryStatus, EditionStatus, SubscriberStatus
 from .audience import subscriber_record
-from .records import Claim, EditionOverview, EditionRow
+from .records import Claim, EditionOverview, EditionRow, Undelivered
 from .schema import deliveries, editions, subscribers
 from .wrapping import StoreBase, Tx, new_id
 
@@ -195,6 +195,29 @@ class MailingsMixin(StoreBase):
         out = dict.fromkeys(DeliveryStatus, 0)
         out.update({DeliveryStatus(status): int(n) for status, n in rows})
         return out
+
+    def undelivered(self, edition_id: int, limit: int = 10_000) -> list[Undelivered]:
+        """Rows of an edition that failed, or wait with a server's answer, in id order."""
+        d, s = deliveries.c, subscribers.c
+        q = (
+            select(s.email, d.status, d.attempts, d.error, d.updated_at)
+            .join_from(deliveries, subscribers, d.subscriber_id == s.id)
+            .where(
+                d.edition_id == edition_id,
+                or_(
+                    d.status == DeliveryStatus.FAILED.value,
+                    (d.status == PENDING.value) & d.error.is_not(None),
+                ),
+            )
+            .order_by(d.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return [
+            Undelivered(email, DeliveryStatus(status), attempts, error or "", at)
+            for email, status, attempts, error, at in rows
+        ]
 
     def editions_overview(self, limit: int = 30) -> list[EditionOverview]:
         """The newest editions with their delivery counts."""

@@ -337,3 +337,14 @@ class ContentState:
             "categories": self.categories,
             "tags": self.tags,
         }
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A recipient an edition did not reach (yet), with the server's last answer."""
+
+    email: str
+    status: DeliveryStatus  # failed (for good), or pending (a temporary failure, retried)
+    attempts: int
+    error: str
+    updated_at: datetime | None
