@@ -385,10 +385,30 @@ class DeliveryConfig(Strict):
         return self
 
 
+class ImapConfig(Strict):
+    """An IMAP mailbox where bounces, complaints and unsubscribe replies arrive."""
+
+    host: str
+    port: int = Field(993, ge=1, le=65535)
+    tls: bool = True  # implicit TLS (port 993)
+    starttls: bool = False  # plain connection upgraded with STARTTLS (port 143)
+    username: str
+    password_env: str = "SYNDICATE_IMAP_PASSWORD"
+    folder: str = "INBOX"
+    timeout: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _tls(self) -> ImapConfig:
+        if self.tls and self.starttls:
+            raise ValueError("use either tls (implicit, port 993) or starttls, not both")
+        return self
+
+
 class BouncesConfig(Strict):
     """Where bounces, complaints and replies arrive, and when a subscriber counts as bounced."""
 
     maildir: Path | None = None  # what the MTA (or a relay's forwarding) delivers into
+    imap: ImapConfig | None = None  # and/or a mailbox read over IMAP
     permanent: int = Field(1, ge=1)  # permanent failures that mark a subscriber bounced
     temporary: int = Field(3, ge=1)  # temporary failures within `temporary_days` that do
     temporary_days: int = Field(14, ge=1)
@@ -610,8 +630,8 @@ class Config(Strict):
                 raise ValueError(
                     f"jobs.{name}: run: must be one of {', '.join(STEPS)} (got {step!r})"
                 )
-            if step == "bounces" and self.bounces.maildir is None:
-                raise ValueError(f"jobs.{name}: run: bounces needs bounces.maildir")
+            if step == "bounces" and self.bounces.maildir is None and self.bounces.imap is None:
+                raise ValueError(f"jobs.{name}: run: bounces needs bounces.maildir or bounces.imap")
             if step == "digest" and job.digest not in digests:
                 raise ValueError(f"jobs.{name}: digest: {job.digest!r} is not a configured digest")
             if job.after and job.after not in self.jobs:

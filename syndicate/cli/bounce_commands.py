@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..digest import feedback, tokens
+from ..digest.bounce_imap import ImapError
 from ..timeutil import now_utc
 from .context import fail, handled
 
@@ -20,7 +21,8 @@ def bounces() -> None:
 
     Point the MTA (or the relay's forwarding) for the digests' return path,
     `bounces+TOKEN@SITE-HOST` by default, and for the unsubscribe address at
-    the Maildir in `bounces.maildir`; the daemon can run `process` as a job
+    the Maildir in `bounces.maildir`, or have them read from an IMAP mailbox
+    (`bounces.imap`); the daemon can run `process` as a job
     (`jobs: {bounces: {run: bounces, every: 10m}}`).
     """
 
@@ -34,14 +36,19 @@ def process(obj: Any) -> None:
     second run never counts one again, and a crash loses nothing.
     """
     cfg = obj.cfg
-    if cfg.bounces.maildir is None:
-        fail("no bounce mailbox: set bounces.maildir in schedule.yaml")
+    if cfg.bounces.maildir is None and cfg.bounces.imap is None:
+        fail("no bounce mailbox: set bounces.maildir or bounces.imap in schedule.yaml")
     with handled():
         key = tokens.secret()
         try:
             counts = feedback.process(cfg, obj.store, key=key, now=now_utc())
         except FileNotFoundError as exc:
             fail(f"bounces.maildir: {exc}")
-    print(f"{cfg.bounces.maildir}: {counts.describe()}")
+        except ImapError as exc:
+            fail(f"bounces.imap: {exc}")
+    where = " and ".join(
+        str(w) for w in (cfg.bounces.maildir, cfg.bounces.imap and cfg.bounces.imap.host) if w
+    )
+    print(f"{where}: {counts.describe()}")
     if counts.unknown:
         print(f"{counts.unknown} named nobody subscribed (kept in the store, nothing changed)")

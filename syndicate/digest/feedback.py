@@ -47,6 +47,14 @@ class FeedbackCounts:
     unsubscribed: int = 0
     unknown: int = 0  # feedback naming nobody we know
 
+    def add(self, other: FeedbackCounts) -> None:
+        self.read += other.read
+        self.seen += other.seen
+        self.kinds.update(other.kinds)
+        self.bounced += other.bounced
+        self.unsubscribed += other.unsubscribed
+        self.unknown += other.unknown
+
     def describe(self) -> str:
         k = self.kinds
         parts = [
@@ -193,7 +201,14 @@ def process_maildir(
 
 
 def process(cfg: Config, store: Store, *, key: bytes, now: datetime) -> FeedbackCounts:
-    """Read the configured bounce mailbox (``bounces.maildir``)."""
-    if cfg.bounces.maildir is None:
-        raise ValueError("no bounce mailbox: set bounces.maildir in schedule.yaml")
-    return process_maildir(cfg, store, cfg.bounces.maildir, key=key, now=now)
+    """Read the configured bounce mailboxes: ``bounces.maildir``, then ``bounces.imap``."""
+    if cfg.bounces.maildir is None and cfg.bounces.imap is None:
+        raise ValueError("no bounce mailbox: set bounces.maildir or bounces.imap in schedule.yaml")
+    total = FeedbackCounts()
+    if cfg.bounces.maildir is not None:
+        total = process_maildir(cfg, store, cfg.bounces.maildir, key=key, now=now)
+    if cfg.bounces.imap is not None:
+        from .bounce_imap import process_imap
+
+        total.add(process_imap(cfg, store, cfg.bounces.imap, key=key, now=now))
+    return total
