@@ -152,6 +152,7 @@ def test_verp_round_trip(sent):
         main, ["--config", str(site.config_path), "subscribers", "show", "a@example.org"]
     )
     assert "bounce" in shown.output and "5.1.1" in shown.output
+    assert "(message <dsn-0-5.1.1@mx.example.org>)" in shown.output
 
 
 def test_found_by_the_original_message_id_without_verp(sent):

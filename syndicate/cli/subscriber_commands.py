@@ -185,7 +185,9 @@ def _show(cfg: Config, store: Store, sub: subs.Subscriber) -> None:
     if events:
         print("events:")
         for e in events:
-            print(f"  {_when(e.at, cfg)}  {e.kind}{'  ' + e.detail if e.detail else ''}")
+            detail = f"  {e.detail}" if e.detail else ""
+            source = f"  (message {e.message_id})" if e.message_id else ""
+            print(f"  {_when(e.at, cfg)}  {e.kind}{detail}{source}")
 
 
 @subscribers.command()
