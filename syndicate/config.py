@@ -321,7 +321,7 @@ class DkimConfig(Strict):
 
     domain: str
     selector: str
-    key_file: Path  # a PEM private key (RSA or Ed25519), readable at start
+    key_file: Path  # a PEM RSA private key, readable at start
 
     @field_validator("domain", "selector")
     @classmethod
@@ -376,6 +376,8 @@ class DeliveryConfig(Strict):
     def _return_path(cls, v: str) -> str:
         if v and (v.count("{token}") != 1 or "@" not in v):
             raise ValueError("give an address with {token} once, e.g. bounces+{token}@example.org")
+        if v and re.search(r"[A-Za-z0-9]\{token\}|\{token\}[A-Za-z0-9]", v):
+            raise ValueError("put a separator around {token}, e.g. bounces+{token}@example.org")
         return v
 
     @model_validator(mode="after")
@@ -409,6 +411,10 @@ class BouncesConfig(Strict):
 
     maildir: Path | None = None  # what the MTA (or a relay's forwarding) delivers into
     imap: ImapConfig | None = None  # and/or a mailbox read over IMAP
+    # a bounce or complaint naming no token of ours is matched by the address it names;
+    # false: only VERP and unsubscribe tokens count (nobody can fake a bounce for
+    # somebody else then; set it once the return path reaches the mailbox end to end)
+    match_addresses: bool = True
     permanent: int = Field(1, ge=1)  # permanent failures that mark a subscriber bounced
     temporary: int = Field(3, ge=1)  # temporary failures within `temporary_days` that do
     temporary_days: int = Field(14, ge=1)

@@ -338,3 +338,142 @@ def test_a_bounces_job_needs_a_mailbox(site):
     configure(site, extra="jobs:\n  bounces: {run: bounces, every: 10m}\n")
     r = CliRunner().invoke(main, ["--config", str(site.config_path), "jobs"])
     assert r.exit_code == 1 and "bounces needs bounces.maildir" in r.output
+
+
+# -- what the review found -------------------------------------------------------------
+
+
+def test_a_message_the_parsers_choke_on_does_not_stop_the_others(sent):
+    site, store, envelopes, _ = sent
+    # raw UTF-8 in From: one of flufl.bounce's detectors raises on it
+    choke = "From: 张三 <zhang@example.org>\nTo: bounces@{h}\nSubject: 自动回复\n\n我在休假。\n"
+    raw = choke.format(h=HOST).encode("utf-8")
+    from syndicate.digest import bounce_parse
+
+    with pytest.raises(Exception):  # noqa: B017 - whatever the detector raises
+        bounce_parse._classify(bounce_parse.parse(raw), key=KEY, unsubscribe_addresses=())
+    drop(site, raw, "0-auto")
+    drop(site, dsn(envelopes["a@example.org"], "a@example.org"), "1-dsn")
+    r = process(site)
+    assert r.exit_code == 0, r.output
+    assert "1 permanent" in r.output and "1 unrecognised" in r.output
+    assert get(store, "a@example.org").status == BOUNCED
+    assert list((site.root / "bounces" / "new").iterdir()) == []
+
+
+def test_bounces_before_a_resubscription_do_not_count(sent):
+    site, store, envelopes, _ = sent
+    cfg, verp = site.cfg(), envelopes["c@example.org"]
+    counts = feedback.FeedbackCounts()
+    for n in range(3):
+        data = dsn(verp, "c@example.org", status="4.2.2", n=n)
+        feedback.process_bytes(
+            cfg, store, data, key=KEY, now=NOW + timedelta(hours=n), counts=counts
+        )
+    assert get(store, "c@example.org").status == BOUNCED
+    r = CliRunner().invoke(
+        main, ["--config", str(site.config_path), "subscribers", "add", "c@example.org"]
+    )
+    assert r.exit_code == 0 and "re-subscribed" in r.output
+    data = dsn(verp, "c@example.org", status="4.2.2", n=7)
+    feedback.process_bytes(cfg, store, data, key=KEY, now=NOW + timedelta(hours=5), counts=counts)
+    assert get(store, "c@example.org").status == ACTIVE  # one since they came back, not four
+
+
+def test_a_complaint_about_a_forwarded_digest_does_not_unsubscribe_the_forwarder(sent):
+    site, store, _, ids = sent
+    forward = MIMEMultipart()
+    forward["Message-ID"] = "<fwd-1@isp.example>"
+    forward["To"] = "friend@isp.example"
+    forward["From"] = "a@example.org"
+    inner = MIMEText("原文")
+    inner["Message-ID"] = ids["a@example.org"]
+    inner["List-Unsubscribe"] = f"<https://{HOST}/unsubscribe?t={tokens.make(1, KEY)}>"
+    wrapped = MIMEBase("message", "rfc822")
+    wrapped.set_payload([inner])
+    forward.attach(MIMEText("看看这个"))
+    forward.attach(wrapped)
+    report = MIMEMultipart("report", report_type="feedback-report")
+    report["Message-ID"] = "<arf-fwd@feedback.example.net>"
+    report["To"] = "abuse@" + HOST
+    report.attach(MIMEText("abuse report"))
+    fields = MIMEText("Feedback-Type: abuse\nOriginal-Rcpt-To: <friend@isp.example>\n")
+    fields.set_type("message/feedback-report")
+    report.attach(fields)
+    original = MIMEBase("message", "rfc822")
+    original.set_payload([forward])
+    report.attach(original)
+    drop(site, report.as_bytes(), "arf-fwd")
+    process(site)
+    assert get(store, "a@example.org").status == ACTIVE
+
+
+def test_forget_erases_what_servers_wrote_about_the_address(sent):
+    site, store, envelopes, _ = sent
+    drop(site, dsn(envelopes["a@example.org"], "a@example.org"), "1")
+    process(site)
+    from syndicate.digest import privacy
+
+    assert privacy.forget(store, "a@example.org", now=NOW)
+    with store.connect() as conn:
+        from sqlalchemy import text
+
+        rows = conn.execute(text("SELECT reason, message_id FROM feedback")).all()
+    assert rows == [("", None)]
+    # a late bounce for the erased id records nothing about them
+    drop(site, dsn(envelopes["a@example.org"], "a@example.org", n=5), "2")
+    process(site)
+    assert [e.kind for e in store.events_of(1)] == ["forgotten"]
+
+
+def test_a_webhook_call_sent_twice_at_once_counts_once(sent, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    site, store, _, _ = sent
+    monkeypatch.setenv("SYNDICATE_WEBHOOK_SECRET", "hook-secret")
+    body = {
+        "id": "evt-same",
+        "timestamp": int(time.time()),
+        "address": "a@example.org",
+        "kind": "bounce",
+        "permanent": False,
+    }
+    raw, headers = _signed(body, b"hook-secret")
+    with LiveServer(site.cfg()) as live:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            codes = sorted(
+                pool.map(
+                    lambda _: (
+                        httpx.post(
+                            live.url + "/hooks/bounce", content=raw, headers=headers
+                        ).status_code
+                    ),
+                    range(4),
+                )
+            )
+        assert codes == [200, 409, 409, 409]
+        assert httpx.get(live.url + "/healthz").status_code == 200
+    assert store.feedback_counts() == {"bounce": 1}
+
+
+def test_without_address_matching_only_our_tokens_count(sent):
+    site, store, envelopes, _ = sent
+    text = site.config_path.read_text(encoding="utf-8").replace(
+        BOUNCES, "bounces:\n  maildir: bounces\n  match_addresses: false\n"
+    )
+    site.config_path.write_text(text, encoding="utf-8")
+    # a made-up DSN to the plain bounce address, naming b: nobody is touched
+    drop(site, dsn("bounces@" + HOST, "b@example.org", original_id="<guess@x>"), "fake")
+    drop(site, dsn(envelopes["c@example.org"], "c@example.org", n=3), "real")
+    r = process(site)
+    assert "named nobody subscribed" in r.output
+    assert get(store, "b@example.org").status == ACTIVE
+    assert get(store, "c@example.org").status == BOUNCED
+
+
+def test_a_return_path_must_separate_its_token(site):
+    from syndicate.errors import ConfigError
+
+    configure(site, extra='delivery:\n  return_path: "bounces{token}@example.org"\n')
+    with pytest.raises(ConfigError, match="put a separator around"):
+        site.cfg()

@@ -102,3 +102,36 @@ def test_a_relay_rate_is_shared_by_all_its_connections():
         t.join()
     # the clock never moved: 20 messages took the slots 0, 0.2, …, 3.8 s from now
     assert sorted(slept) == [round(0.2 * i, 6) for i in range(1, 20)]
+
+
+class _DropsAfterData(Recorder):
+    """Takes the whole message, then hangs up without an answer."""
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        from .smtp_server import Received
+
+        with self.lock:
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+            )
+        server.transport.abort()
+        return "250 2.0.0 queued"
+
+
+def test_a_message_the_relay_may_have_is_never_sent_elsewhere(site, monkeypatch):
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    with smtp_server(_DropsAfterData()) as (flaky, p1), smtp_server() as (other, p2):
+        relays_config(site, [p1, p2])
+        store, _, result = _send(site, 30)
+        assert flaky.count() > 0  # the flaky relay did take some
+        twice = set(flaky.per_recipient()) & set(other.per_recipient())
+        assert twice == set()  # never a second copy through the other relay
+        assert result.sent + result.pending == 30 and result.pending == len(flaky.per_recipient())
+        # the next run sends the uncertain ones again, with the same Message-ID
+        ids = {r.rcpt_tos[0]: r.message()["Message-ID"] for r in flaky.received}
+        relays_config(site, [p2])
+        (again,) = editions.send_due(site.cfg(), store, now=NOW)
+        assert again.pending == 0
+        for r in other.received:
+            if r.rcpt_tos[0] in ids:
+                assert r.message()["Message-ID"] == ids[r.rcpt_tos[0]]

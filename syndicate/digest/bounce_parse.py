@@ -78,9 +78,16 @@ def _fields(part: Message) -> Iterator[Message]:
 
 
 def _original_headers(msg: Message) -> list[Message]:
-    """The original message (or its headers) that a report or bounce quotes."""
+    """The original message (or its headers) that a report or bounce quotes.
+
+    Only the report's own parts (one level down), never what they contain: a
+    complaint about a forwarded digest quotes the forward, and the digest
+    inside it names its first reader, not the complainer.
+    """
     out: list[Message] = []
-    for part in msg.walk():
+    payload = msg.get_payload() if msg.is_multipart() else []
+    parts = [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+    for part in parts:
         ctype = part.get_content_type()
         if ctype not in ORIGINAL_TYPES:
             continue
@@ -198,7 +205,21 @@ def _first_text(msg: Message) -> str:
 
 
 def classify(msg: Message, *, key: bytes, unsubscribe_addresses: tuple[str, ...] = ()) -> Feedback:
-    """What ``msg`` says and whom it names (addresses are not looked up here)."""
+    """What ``msg`` says and whom it names (addresses are not looked up here).
+
+    A message the parsers cannot read (flufl.bounce's detectors raise on some
+    malformed headers) is unrecognised, never an error: one such message in
+    the mailbox must not stop every later one from being read.
+    """
+    try:
+        return _classify(msg, key=key, unsubscribe_addresses=unsubscribe_addresses)
+    except Exception as exc:
+        own_id = str(msg.get("Message-ID") or "").strip()
+        why = f"cannot parse: {type(exc).__name__}"
+        return Feedback("unrecognised", reason=why, message_id=own_id)
+
+
+def _classify(msg: Message, *, key: bytes, unsubscribe_addresses: tuple[str, ...]) -> Feedback:
     own_id = str(msg.get("Message-ID") or "").strip()
     if _is_report(msg, "feedback-report"):
         return _complaint(msg, key)

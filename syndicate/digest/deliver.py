@@ -34,6 +34,10 @@ class Outcome:
     code: int | None = None
     detail: str = ""  # the Maildir file, or the server's answer
     connection: bool = False  # failed because the server could not be reached or talked to
+    # the whole message went out but no answer came back: the server may have it,
+    # so it is neither retried now nor sent through another relay (the next run does,
+    # with the same Message-ID)
+    uncertain: bool = False
 
 
 class Transport(Protocol):
@@ -248,7 +252,7 @@ class SmtpTransport:
                 self.sleep(min(delay, self.cfg.backoff_max))
                 delay *= 2
             outcome = self._attempt(sender, recipient, data)
-            if outcome.ok or outcome.permanent:
+            if outcome.ok or outcome.permanent or outcome.uncertain:
                 return outcome
             log.info(
                 "%s: %s: temporary failure (try %d): %s",
@@ -282,7 +286,12 @@ class SmtpTransport:
             if code not in (250, 251):
                 self._rset()
                 return self._failure(code, answer)
-            code, answer = conn.data(data)
+            try:
+                code, answer = conn.data(data)
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                self._drop()
+                detail = f"no answer after the message was sent: {type(exc).__name__}: {exc}"
+                return Outcome(ok=False, detail=detail, uncertain=True)
             self.on_conn += 1
             if code != 250:
                 return self._failure(code, answer)

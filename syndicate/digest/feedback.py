@@ -20,6 +20,7 @@ replayed) finds its key and changes nothing. A message is moved out of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -30,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..config import Config
+from ..model import SubscriberStatus
 from ..store import Store, Tx
 from ..store.records import FeedbackRecord
 from . import bounce_parse
@@ -91,7 +93,7 @@ def message_key(data: bytes, message_id: str) -> str:
     return "sha:" + hashlib.sha256(data).hexdigest()
 
 
-def _subscriber(store: Store, tx: Tx, fb: Feedback) -> int | None:
+def _subscriber(store: Store, tx: Tx, fb: Feedback, *, addresses: bool) -> int | None:
     for sid in fb.subscriber_ids:  # our own signed tokens: the most reliable
         if store.subscriber_by_id(sid) is not None:
             return sid
@@ -99,6 +101,8 @@ def _subscriber(store: Store, tx: Tx, fb: Feedback) -> int | None:
         by_message = store.subscriber_for_message(tx, mid)
         if by_message is not None:
             return by_message
+    if not addresses:
+        return None
     for address in fb.addresses:
         found = store.find_subscriber(tx, address)
         if found is not None:
@@ -113,30 +117,50 @@ def _kind(fb: Feedback) -> str:
 
 
 def apply(
-    cfg: Config, store: Store, fb: Feedback, *, key: str, now: datetime, counts: FeedbackCounts
+    cfg: Config,
+    store: Store,
+    fb: Feedback,
+    *,
+    key: str,
+    now: datetime,
+    counts: FeedbackCounts,
+    trusted: bool = False,
 ) -> bool:
-    """Record ``fb`` under ``key`` and apply the rules; False when it was recorded before."""
+    """Record ``fb`` under ``key`` and apply the rules; False when it was recorded before.
+
+    ``trusted``: the addresses come from a signed source (the webhook), so they
+    are matched whatever ``bounces.match_addresses`` says.
+    """
     rules = cfg.bounces
     with store.transaction() as tx:
-        if store.feedback_seen(tx, key):
+        # the key first, in one statement: the first write takes SQLite's lock, so
+        # two readers of one message (two runs, a webhook call replayed at once)
+        # cannot both find it new
+        record = FeedbackRecord(
+            key=key,
+            received_at=now,
+            kind=fb.kind,
+            permanent=fb.permanent,
+            subscriber_id=None,
+            message_id=fb.message_id or None,
+            reason=fb.reason,
+        )
+        if not store.claim_feedback(tx, record):
             counts.seen += 1
             return False
         counts.read += 1
         kind = _kind(fb)
         counts.kinds[kind] += 1
-        sid = _subscriber(store, tx, fb) if fb.kind != "unrecognised" else None
-        store.add_feedback(
-            tx,
-            FeedbackRecord(
-                key=key,
-                received_at=now,
-                kind=fb.kind,
-                permanent=fb.permanent,
-                subscriber_id=sid,
-                message_id=fb.message_id or None,
-                reason=fb.reason,
-            ),
+        sid = (
+            _subscriber(store, tx, fb, addresses=trusted or rules.match_addresses)
+            if fb.kind != "unrecognised"
+            else None
         )
+        sub = store.find_subscriber_by_id(tx, sid) if sid is not None else None
+        if sub is None or sub.status == SubscriberStatus.FORGOTTEN:
+            sid = None  # unknown, or erased on request: nothing more is kept about them
+        else:
+            store.set_feedback_subscriber(tx, key, sub.id)
         if fb.kind == "unrecognised":
             return True
         if sid is None:
@@ -147,10 +171,14 @@ def apply(
         if fb.kind == "bounce":
             event = "bounce" if fb.permanent else "bounce-temporary"
             store.add_event(tx, sid, event, now, fb.reason[:500], mid)
+            # only what happened since they (re)subscribed counts against them
+            active_since = sub.status_at if sub is not None else None
             if fb.permanent:
-                many = store.count_events(tx, sid, "bounce", None) >= rules.permanent
+                many = store.count_events(tx, sid, "bounce", active_since) >= rules.permanent
             else:
                 since = now - timedelta(days=rules.temporary_days)
+                if active_since is not None and active_since > since:
+                    since = active_since
                 many = store.count_events(tx, sid, "bounce-temporary", since) >= rules.temporary
             if many and store.bounce(tx, sid, now):
                 counts.bounced += 1
@@ -196,7 +224,8 @@ def process_maildir(
         # after the commit: a crash before this line leaves it in new/, and the next
         # run finds its key and only moves it
         base = name.split(":", 1)[0]
-        os.replace(path, cur / f"{base}:2,S")
+        with contextlib.suppress(FileNotFoundError):  # a second reader moved it first
+            os.replace(path, cur / f"{base}:2,S")
     return counts
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,9 +130,14 @@ class MessageFactory:
         return self.cfg.return_path.replace("{token}", tokens.make_verp(subscriber_id, self.key))
 
     def message_id(self, subscriber_id: int) -> str:
-        """Deterministic per (edition, subscriber): a resend carries the same id."""
+        """Deterministic per (edition, subscriber): a resend carries the same id.
+
+        Keyed with the secret: a bounce that quotes it leads to its subscriber,
+        so nobody may make one up for somebody else.
+        """
         seed = f"{self.digest.name}\n{self.plan.window_end.isoformat()}\n{subscriber_id}"
-        digest = hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16]
+        mac = hmac.new(self.key, b"message-id:" + seed.encode("utf-8"), hashlib.sha256)
+        digest = mac.hexdigest()[:16]
         day = self.plan.date.replace("-", "")
         return f"<digest-{self.digest.name}-{day}-{digest}@{self.host}>"
 

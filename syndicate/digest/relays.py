@@ -6,10 +6,13 @@ connection that uses it, fallbacks included: ``deliver.Pacer``). Each
 connection slot sends through its own relay first; a relay that cannot be
 reached (or logged in to), or that answers 4xx to ``batch`` messages in a
 row, is set aside for ``DOWN_FOR`` seconds, and the message goes to the next
-relay at once. Only when every relay is down does the send stop (the
-edition stays pending and the next run resumes it). The ledger stays the
+relay (after the first relay's own retries for that message). A message
+whose bytes went out but whose answer never came may be with that relay: it
+is not sent elsewhere, but left pending for the next run (same Message-ID).
+Only when every relay is down does the send stop (the edition stays pending
+and the next run resumes it). The ledger stays the
 one authority: a message is marked sent only when some relay accepted it,
-so failing over never sends it twice.
+so failing over never sends an accepted message twice.
 """
 
 from __future__ import annotations
@@ -77,14 +80,13 @@ class FailoverTransport:
     ) -> None:
         self.relays, self.home, self.health, self.pacers = relays, home, health, pacers
         self.order = [home] + [i for i in range(len(relays)) if i != home]
-        self.transports: dict[int, SmtpTransport] = {}
+        # every relay's transport now: a backup's missing password stops the start,
+        # not the first failover
+        self.transports = {i: SmtpTransport(relays[i], pacer=pacers[i]) for i in self.order}
         self.label = _label(relays[home]) + f" (+{len(relays) - 1} relays)"
 
     def _transport(self, i: int) -> SmtpTransport:
-        t = self.transports.get(i)
-        if t is None:
-            t = self.transports[i] = SmtpTransport(self.relays[i], pacer=self.pacers[i])
-        return t
+        return self.transports[i]
 
     def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
         last = Outcome(ok=False, detail="every relay is set aside", connection=True)
@@ -100,6 +102,9 @@ class FailoverTransport:
                 continue
             if outcome.ok or outcome.permanent:
                 self.health.answered(i, outcome)
+                return outcome
+            if outcome.uncertain:  # this relay may have it: never a second copy elsewhere
+                self.health.down(i, outcome.detail)
                 return outcome
             if outcome.connection:
                 self.health.down(i, outcome.detail)

@@ -79,6 +79,10 @@ class AudienceMixin(StoreBase):
         row = tx.conn.execute(select(subscribers).where(subscribers.c.email == email)).first()
         return subscriber_record(row) if row else None
 
+    def find_subscriber_by_id(self, tx: Tx, subscriber_id: int) -> Subscriber | None:
+        row = tx.conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+        return subscriber_record(row) if row else None
+
     def subscriber_by_id(self, subscriber_id: int) -> Subscriber | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()

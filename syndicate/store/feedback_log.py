@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, update
 
 from .records import FeedbackRecord
 from .schema import deliveries, feedback
@@ -24,16 +24,24 @@ class FeedbackMixin(StoreBase):
         )
 
     def add_feedback(self, tx: Tx, record: FeedbackRecord) -> None:
+        tx.conn.execute(feedback.insert().values(**_values(record)))
+
+    def claim_feedback(self, tx: Tx, record: FeedbackRecord) -> bool:
+        """Record ``record`` unless its key is there; False when it was (read before).
+
+        One ``INSERT … SELECT … WHERE NOT EXISTS``: a write first, so on SQLite
+        the check runs under the write lock and two readers cannot both win.
+        """
+        values = _values(record)
+        cols = list(values)
+        taken = select(feedback.c.key).where(feedback.c.key == record.key).exists()
+        source = select(*[literal(values[c], feedback.c[c].type) for c in cols]).where(~taken)
+        res = tx.conn.execute(feedback.insert().from_select([feedback.c[c] for c in cols], source))
+        return bool(res.rowcount)
+
+    def set_feedback_subscriber(self, tx: Tx, key: str, subscriber_id: int) -> None:
         tx.conn.execute(
-            feedback.insert().values(
-                key=record.key,
-                received_at=record.received_at,
-                kind=record.kind,
-                permanent=record.permanent,
-                subscriber_id=record.subscriber_id,
-                message_id=record.message_id,
-                reason=record.reason[:2000],
-            )
+            update(feedback).where(feedback.c.key == key).values(subscriber_id=subscriber_id)
         )
 
     def feedback_counts(self, since: datetime | None = None) -> dict[str, int]:
@@ -49,3 +57,15 @@ class FeedbackMixin(StoreBase):
         q = select(deliveries.c.subscriber_id).where(deliveries.c.message_id == message_id)
         found = tx.conn.execute(q.limit(1)).scalar()
         return int(found) if found is not None else None
+
+
+def _values(record: FeedbackRecord) -> dict[str, object]:
+    return {
+        "key": record.key,
+        "received_at": record.received_at,
+        "kind": record.kind,
+        "permanent": record.permanent,
+        "subscriber_id": record.subscriber_id,
+        "message_id": record.message_id,
+        "reason": record.reason[:2000],
+    }

@@ -21,7 +21,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..model import DeliveryStatus, SubscriberStatus
 from .records import DeliveryHistory, SubscriberEvent
-from .schema import deliveries, editions, forgotten, meta, signups, subscriber_events, subscribers
+from .schema import (
+    deliveries,
+    editions,
+    feedback,
+    forgotten,
+    meta,
+    signups,
+    subscriber_events,
+    subscribers,
+)
 from .wrapping import StoreBase, Tx, store_error
 
 FORGET_KEY = "forget-key"
@@ -174,6 +183,12 @@ class HistoryMixin(StoreBase):
         )
         tx.conn.execute(
             delete(subscriber_events).where(subscriber_events.c.subscriber_id == subscriber_id)
+        )
+        # what mail servers wrote about the address ("550 5.1.1 <alice@…>")
+        tx.conn.execute(
+            update(feedback)
+            .where(feedback.c.subscriber_id == subscriber_id)
+            .values(reason="", message_id=None)
         )
         tx.conn.execute(
             update(signups)
