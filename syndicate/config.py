@@ -619,6 +619,21 @@ class Config(Strict):
         return self
 
     @model_validator(mode="after")
+    def _mailboxes_apart(self) -> Config:
+        """The unsubscribe address may not be the return path's mailbox: every bounce
+        would then read as an unsubscribe reply (and none would count)."""
+        local = self.return_path.split("{token}", 1)[0].rstrip("+-._").lower()
+        for i, d in enumerate(self.digests):
+            if d.unsubscribe_mailto:
+                theirs = d.unsubscribe_mailto.split("@", 1)[0].lower()
+                if theirs == local or theirs.startswith(local + "+"):
+                    raise ValueError(
+                        f"digests.{i}.unsubscribe_mailto: {d.unsubscribe_mailto!r} is the "
+                        "return path's mailbox (delivery.return_path); give it another name"
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _jobs_refer(self) -> Config:
         labels = [src.label for src in self.sources]
         for i, label in enumerate(labels):

@@ -477,3 +477,11 @@ def test_a_return_path_must_separate_its_token(site):
     configure(site, extra='delivery:\n  return_path: "bounces{token}@example.org"\n')
     with pytest.raises(ConfigError, match="put a separator around"):
         site.cfg()
+
+
+def test_the_unsubscribe_address_is_not_the_bounce_mailbox(site):
+    from syndicate.errors import ConfigError
+
+    configure(site, digest_extra="unsubscribe_mailto: bounces@finews.withounder.com\n")
+    with pytest.raises(ConfigError, match=r"unsubscribe_mailto: .* is the return path's mailbox"):
+        site.cfg()

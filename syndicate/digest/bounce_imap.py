@@ -72,7 +72,13 @@ def process_imap(
     conn = _connect(imap)
     try:
         _ok(conn.select(_quote(imap.folder)), "SELECT", imap)
-        data = _ok(conn.uid("SEARCH", "UNKEYWORD", KEYWORD), "SEARCH", imap)
+        # a server that takes no keywords of ours (PERMANENTFLAGS without \*): \Seen
+        # alone marks what was read, so a person must not mark bounces read by hand
+        _, permanent = conn.response("PERMANENTFLAGS")
+        keywords = any(b"\\*" in p for p in permanent if isinstance(p, bytes))
+        search = ("UNKEYWORD", KEYWORD) if keywords else ("UNSEEN",)
+        mark = f"({KEYWORD} \\Seen)" if keywords else "(\\Seen)"
+        data = _ok(conn.uid("SEARCH", *search), "SEARCH", imap)
         raw = data[0] if data and isinstance(data[0], bytes) else b""
         uids = [u.decode("ascii") for u in raw.split()]
         for uid in uids:
@@ -84,7 +90,7 @@ def process_imap(
             if not isinstance(body, bytes):
                 continue  # expunged by somebody else meanwhile
             process_bytes(cfg, store, body, key=key, now=now, counts=counts)
-            _ok(conn.uid("STORE", uid, "+FLAGS", f"({KEYWORD} \\Seen)"), "STORE", imap)
+            _ok(conn.uid("STORE", uid, "+FLAGS", mark), "STORE", imap)
     except imaplib.IMAP4.error as exc:
         raise ImapError(f"{_label(imap)}: {exc}") from None
     finally:
