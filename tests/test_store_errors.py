@@ -107,8 +107,6 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "set_signup_subscriber": (TX, 1, 1),
     "unsubscribe_in": (TX, 1, NOW),
     "count_events": (TX, 1, "bounce", None),
-    "feedback_seen": (TX, "k"),
-    "add_feedback": (TX, FeedbackRecord("k", NOW, "bounce", True, None, None, "")),
     "feedback_counts": (),
     "subscriber_for_message": (TX, "<m@x>"),
     "undelivered": (1,),
@@ -121,7 +119,6 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "mark_signup_confirmed": (TX, 1, 1, NOW),
     "pending_signups": (),
     "signups_for": ("a@example.org",),
-    "pending_count": (),
     "delete_signups_before": (NOW,),
     "delete_signups_for": (TX, "a@example.org"),
     # privacy
@@ -160,7 +157,6 @@ KWARGS: dict[str, dict[str, Any]] = {
     "insert_signup": {"method": "form", "page": "", "ip_hash": "", "now": NOW},
     "signup_times": {"since": NOW},
     "pending_signups": {"since": NOW},
-    "pending_count": {"since": NOW},
     "last_window_end": {"before": NOW},
     "create_edition": {
         "digest": "daily",

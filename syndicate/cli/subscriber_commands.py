@@ -108,26 +108,21 @@ def list_(obj: Any, status: str | None) -> None:
         count = 0
         for s in [first, *rows] if first is not None else []:
             count += 1
-            table.add_row(
-                s.email,
-                s.name,
-                " ".join(s.categories) or "all",
-                " ".join(s.digests) or "all",
-                s.status,
-            )
+            table.add_row(*_row(s.email, s.name, s.categories, s.digests, s.status))
         for p in pending:
-            table.add_row(
-                p.email,
-                p.name,
-                " ".join(p.categories) or "all",
-                " ".join(p.digests) or "all",
-                subs.PENDING,
-            )
+            table.add_row(*_row(p.email, p.name, p.categories, p.digests, subs.PENDING))
         title = f"{count:,} subscribers"
         if pending:
             title += f", {len(pending):,} pending sign-ups"
         table.title = title
         out.print(table)
+
+
+def _row(
+    email: str, name: str, categories: tuple[str, ...], digests: tuple[str, ...], status: str
+) -> tuple[str, ...]:
+    """One line of `subscribers list` (empty choices mean all)."""
+    return (email, name, " ".join(categories) or "all", " ".join(digests) or "all", str(status))
 
 
 def _when(value: datetime | None, cfg: Config) -> str:

@@ -95,7 +95,7 @@ def message_key(data: bytes, message_id: str) -> str:
 
 def _subscriber(store: Store, tx: Tx, fb: Feedback, *, addresses: bool) -> int | None:
     for sid in fb.subscriber_ids:  # our own signed tokens: the most reliable
-        if store.subscriber_by_id(sid) is not None:
+        if store.find_subscriber_by_id(tx, sid) is not None:
             return sid
     for mid in fb.original_ids:
         by_message = store.subscriber_for_message(tx, mid)

@@ -106,7 +106,7 @@ def forget(store: Store, address: str, *, now: datetime) -> bool:
 def forget_id(store: Store, subscriber_id: int, *, now: datetime) -> bool:
     """``forget`` by id: what the preferences page's "delete my data" does."""
     with store.erasing() as tx:
-        sub = store.subscriber_by_id(subscriber_id)
+        sub = store.find_subscriber_by_id(tx, subscriber_id)
         if sub is None or sub.status == SubscriberStatus.FORGOTTEN:
             return False
         digest = tokens.address_hash(sub.email, store.forget_key(tx))

@@ -18,14 +18,6 @@ from .wrapping import StoreBase, Tx
 
 
 class FeedbackMixin(StoreBase):
-    def feedback_seen(self, tx: Tx, key: str) -> bool:
-        return (
-            tx.conn.execute(select(feedback.c.key).where(feedback.c.key == key)).first() is not None
-        )
-
-    def add_feedback(self, tx: Tx, record: FeedbackRecord) -> None:
-        tx.conn.execute(feedback.insert().values(**_values(record)))
-
     def claim_feedback(self, tx: Tx, record: FeedbackRecord) -> bool:
         """Record ``record`` unless its key is there; False when it was (read before).
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from .records import Signup
 from .schema import meta, signups
@@ -138,15 +138,6 @@ class PendingMixin(StoreBase):
                 select(signups).where(signups.c.email == email).order_by(signups.c.id)
             )
             return [signup_record(r) for r in rows]
-
-    def pending_count(self, *, since: datetime) -> int:
-        q = (
-            select(func.count())
-            .select_from(signups)
-            .where(signups.c.confirmed_at.is_(None), signups.c.created_at >= since)
-        )
-        with self.engine.connect() as conn:
-            return int(conn.execute(q).scalar() or 0)
 
     def delete_signups_before(self, cutoff: datetime) -> int:
         """Delete every sign-up made before ``cutoff``, confirmed or not; how many."""
