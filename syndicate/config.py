@@ -120,6 +120,9 @@ class PostsSource(Strict):
 
 class StoreConfig(Strict):
     url: str = "sqlite:///var/syndicate.db"
+    # when this environment variable is set, its value replaces ``url`` (a server's
+    # password then stays out of schedule.yaml; the PostgreSQL test run uses it too)
+    url_env: str = "SYNDICATE_STORE_URL"
 
 
 class FeedsConfig(Strict):
@@ -484,6 +487,14 @@ class DaemonConfig(Strict):
     heartbeat: str = "30s"
     max_failures: int = Field(3, ge=1)
     stale_after: str = "5m"
+    # inline: `syndicate run` does the work itself; queue (PostgreSQL only): the elected
+    # leader defers Procrastinate tasks and `syndicate worker` processes do them
+    execute: Literal["inline", "queue"] = "inline"
+    chunk: int = Field(500, ge=1, le=100_000)  # recipients per delivery task (queue)
+    # how often a standby asks for the leader's lock, and the leader checks it still holds it
+    leader_poll: float = Field(2.0, gt=0, le=30)
+    # a todo task older than this (or a running one whose worker went silent) is stuck
+    stuck_after: str = "10m"
 
 
 def url_origin(url: str) -> str:
@@ -586,6 +597,15 @@ class Config(Strict):
         if isinstance(v, str) and not v.strip():  # Path("") would be the working directory
             raise ValueError("empty path: give the folder, or leave the key out for templates/")
         return v
+
+    @model_validator(mode="after")
+    def _queue_needs_server(self) -> Config:
+        if self.daemon.execute == "queue" and not self.store.url.startswith("postgresql"):
+            raise ValueError(
+                "daemon.execute: queue needs a PostgreSQL store (store.url: postgresql+psycopg://…);"
+                " on SQLite the daemon does the work itself (execute: inline)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _feeds_dir_apart(self) -> Config:
@@ -740,7 +760,8 @@ def _resolve(cfg: dict[str, Any], base: Path) -> None:
         cfg["feeds"]["dir"] = fix(cfg["feeds"].get("dir") or "feeds")
     store = cfg.get("store")
     url = store.get("url") if isinstance(store, dict) else None
-    url = url or StoreConfig().url
+    env_name = store.get("url_env") if isinstance(store, dict) else None
+    url = os.environ.get(str(env_name or StoreConfig().url_env)) or url or StoreConfig().url
     m = re.match(r"^sqlite(\+\w+)?:///(?!/)(.+)$", url) if isinstance(url, str) else None
     if m and m.group(2) != ":memory:":
         url = f"sqlite{m.group(1) or ''}:///{base / m.group(2)}"

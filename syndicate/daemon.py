@@ -36,6 +36,7 @@ from apscheduler.events import (
 )
 from apscheduler.executors.base import run_job as aps_run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.base import STATE_STOPPED
@@ -48,10 +49,11 @@ from .lock import DaemonLock, lock_path
 from .model import RunOutcome
 from .store import open_store
 from .timeutil import now_utc, parse_duration
-from .triggers import make_trigger
+from .triggers import latest_fire, make_trigger
 
 log = logging.getLogger("syndicate.daemon")
 JOB_REF = "syndicate.jobs:run_job"
+ROUNDS = 5  # leader polls between two rounds of the queue's leader (sweep, stalled tasks)
 
 
 def _run_with_time(job: Any, alias: str, run_times: list[datetime], logger: str) -> Any:
@@ -95,31 +97,56 @@ class Daemon:
         self.config_path = config_path
         self.cfg = load(config_path)
         self.store = open_store(self.cfg.store.url)
+        # on PostgreSQL several daemons may run: one leads (an advisory lock), the others wait
+        self.clustered = self.store.engine.dialect.name == "postgresql"
         self.lock = DaemonLock(lock_path(self.cfg))
         self.started = now_utc()
         self.scheduler: BlockingScheduler | None = None
         self.exit_code = 0
         self._loop_ended = threading.Event()
+        self._standby_stop = threading.Event()
+        self.leadership: Any = None  # cluster.leadership.Leadership when clustered
+        self.node: Any = None  # cluster.nodes.NodeBeat when clustered
+        self.queue: Any = None  # the Procrastinate app the leader defers to (execute: queue)
 
     # -- lifecycle ------------------------------------------------------
 
     def run(self) -> int:
-        self.lock.acquire(self.started)
-        if self.lock.previous and self.lock.previous.get("pid"):
-            log.warning(
-                "took over a stale lock from pid %s on %s (that daemon is gone)",
-                self.lock.previous.get("pid"),
-                self.lock.previous.get("host"),
-            )
-        # the lock is ours: every run begun before this start is over (the store logs how many)
-        self.store.close_stale_runs(self.started)
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_reload)
         stopping.STOP.clear()
-        jobs.set_runtime(jobs.Runtime(self.cfg, self.store))
-        db = jobs_db(self.cfg)
+        if self.clustered:
+            if not self._stand_by():
+                return self.exit_code
+            # only this host's dead processes: workers elsewhere may be running theirs
+            self.store.close_stale_runs()
+        else:
+            self.lock.acquire(self.started)
+            if self.lock.previous and self.lock.previous.get("pid"):
+                log.warning(
+                    "took over a stale lock from pid %s on %s (that daemon is gone)",
+                    self.lock.previous.get("pid"),
+                    self.lock.previous.get("host"),
+                )
+            # the lock is ours: every run begun before this start is over (the store logs how many)
+            self.store.close_stale_runs(self.started)
+        dispatch = None
+        if self.cfg.daemon.execute == "queue":
+            from .cluster.queue_app import make_app
+
+            self.queue = make_app(self.cfg, role="leader").open()
+            dispatch = self._dispatch
+        jobs.set_runtime(jobs.Runtime(self.cfg, self.store, dispatch))
+        # a leader of a cluster keeps its triggers in memory: no job store is ever
+        # shared, and what a previous leader missed is found in the slot ledger
+        jobstore: Any = (
+            MemoryJobStore()
+            if self.clustered
+            else SQLAlchemyJobStore(url=f"sqlite:///{jobs_db(self.cfg)}")
+        )
         self.scheduler = BlockingScheduler(
-            jobstores={
-                "default": SQLAlchemyJobStore(url=f"sqlite:///{db}"),
-            },
+            jobstores={"default": jobstore},
             executors={"default": SlotExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=self.cfg.site.tz,
@@ -128,30 +155,125 @@ class Daemon:
         from apscheduler.events import EVENT_SCHEDULER_STARTED
 
         self.scheduler.add_listener(lambda _e: self._started(), EVENT_SCHEDULER_STARTED)
-        signal.signal(signal.SIGTERM, self._on_stop)
-        signal.signal(signal.SIGINT, self._on_stop)
-        signal.signal(signal.SIGHUP, self._on_reload)
         log.info(
-            "daemon started: pid %s, %d jobs, store %s",
+            "daemon started: pid %s, %d jobs, store %s%s",
             os.getpid(),
             len(self.cfg.jobs),
-            self.store.url,
+            self.store.label,
+            ", deferring to the workers" if dispatch else "",
         )
         try:
-            self.scheduler.start()
+            if not stopping.requested():
+                self.scheduler.start()
         finally:
             self._loop_ended.set()
             self._write_health(state="stopped")
             jobs.set_runtime(None)
-            self.lock.release()
+            if self.queue is not None:
+                self.queue.close()
+            if self.clustered:
+                self.leadership.release()
+                self.node.stop()
+            else:
+                self.lock.release()
             log.info("daemon stopped")
         return self.exit_code
+
+    def _stand_by(self) -> bool:
+        """Wait for the leader's lock; False when asked to stop first."""
+        from .cluster.leadership import Leadership
+        from .cluster.nodes import NodeBeat
+
+        self.node = NodeBeat(self.store, kind="run", role="standby").start()
+        self.leadership = Leadership(self.cfg)
+        if not self.leadership.lock.try_acquire(now_utc()):
+            holder = self.store.current_leader()
+            who = f"pid {holder.pid} on {holder.host}" if holder else "another daemon"
+            log.info("standing by: %s leads (asking every %.0fs)", who, self.leadership.poll)
+            self._write_health(state="standby")
+            if not self.leadership.wait_until_leader(self._standby_stop):
+                self.leadership.release()
+                self.node.stop()
+                self._write_health(state="stopped")
+                log.info("daemon stopped (was standing by)")
+                return False
+        log.info("leading from now on (pid %s on %s)", os.getpid(), self.node.host)
+        self.node.set_role("leader")
+        self.leadership.keep(self._lost_lead)
+        return True
+
+    def _lost_lead(self, why: str) -> None:
+        """Fencing: nothing more is deferred or started; exit for a restart as a standby."""
+        log.error("%s: no longer the leader; stopping now (a restart stands by)", why)
+        self.exit_code = 75  # EX_TEMPFAIL: systemd's Restart= brings it back
+        self._on_stop(signal.SIGTERM, None)
+
+    def _dispatch(self, name: str, scheduled: datetime | None) -> str:
+        from .cluster import dispatch
+
+        try:
+            n = dispatch.defer_job(
+                self.queue,
+                self.cfg,
+                self.store,
+                name,
+                scheduled=scheduled,
+                fence=self.leadership.leading,
+            )
+        except dispatch.Deposed as exc:
+            log.error("job %s: %s", name, exc)
+            return "refused"
+        log.info("job %s: %d task(s) deferred", name, n)
+        return "deferred"
+
+    def _leader_rounds(self) -> None:
+        """The queue's leader: catch up missed slots once, then sweep and recover stalled tasks."""
+        from .cluster import dispatch
+        from .cluster.worker import STALLED_AFTER
+
+        fence = self.leadership.leading
+        first = True
+        while not self._loop_ended.is_set() and not stopping.requested():
+            try:
+                if first:
+                    dispatch.catch_up(self.queue, self.cfg, self.store, fence=fence)
+                    first = False
+                dispatch.sweep(self.queue, self.cfg, self.store, fence=fence)
+                if fence():
+                    dispatch.retry_stalled(self.cfg, after=STALLED_AFTER)
+            except dispatch.Deposed as exc:
+                log.error("%s", exc)
+                return
+            except Exception:  # a store away for a moment: the next round tries again
+                log.exception("leader round failed")
+            self._loop_ended.wait(ROUNDS * self.cfg.daemon.leader_poll)
+
+    def _catch_up_inline(self) -> None:
+        """A new leader that does the work itself: the slots its predecessor missed, once."""
+        now = now_utc()
+        for name, job in self.cfg.jobs.items():
+            if not job.digest:
+                continue
+            fire = latest_fire(self.cfg, job, now)
+            if fire is not None and not jobs.slot_claimed(
+                self.store, name, jobs.slot_key(self.cfg, name, fire)
+            ):
+                log.info("catching up %s: slot %s was not served", name, fire)
+                jobs.set_scheduled_time(fire)
+                try:
+                    jobs.execute(self.cfg, self.store, name, scheduled=fire)
+                finally:
+                    jobs.set_scheduled_time(None)
 
     def _started(self) -> None:
         self.reconcile(self.cfg)
         # the heartbeat is a plain thread, not a scheduler job: a job that asks the
         # scheduler for its jobs would deadlock with shutdown(wait=True)
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        if self.clustered and self.queue is not None:
+            threading.Thread(target=self._leader_rounds, name="leader-rounds", daemon=True).start()
+        elif self.clustered and self.scheduler is not None:
+            self.scheduler.add_job(self._catch_up_inline, id="catch-up", name="catch-up")
 
     def _heartbeat(self) -> None:
         beat = max(1.0, parse_duration(self.cfg.daemon.heartbeat).total_seconds())
@@ -213,6 +335,10 @@ class Daemon:
 
     def _on_stop(self, signum: int, _frame: Any) -> None:
         if stopping.requested():
+            return
+        if self.scheduler is None:  # still standing by (or not started): just leave
+            stopping.STOP.set()
+            self._standby_stop.set()
             return
         log.info(
             "received %s: finishing the running job, then exiting", signal.Signals(signum).name

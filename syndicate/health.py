@@ -23,6 +23,8 @@ def consecutive_failures(store: Store, job: str, limit: int) -> int:
 
 
 def check(cfg: Config, store: Store) -> tuple[list[str], list[str]]:
+    if store.engine.dialect.name == "postgresql":
+        return _check_cluster(cfg, store)
     problems: list[str] = []
     lines: list[str] = []
     path = lock_path(cfg)
@@ -42,8 +44,22 @@ def check(cfg: Config, store: Store) -> tuple[list[str], list[str]]:
     except (OSError, ValueError, KeyError):
         if not problems:
             problems.append(f"no readable health file at {health_file}")
+    problems += _job_failures(cfg, store)
+    return problems, lines
+
+
+def _job_failures(cfg: Config, store: Store) -> list[str]:
+    problems = []
     for name in cfg.jobs:
         failures = consecutive_failures(store, name, cfg.daemon.max_failures)
         if failures >= cfg.daemon.max_failures:
             problems.append(f"job {name} failed {failures} times in a row")
-    return problems, lines
+    return problems
+
+
+def _check_cluster(cfg: Config, store: Store) -> tuple[list[str], list[str]]:
+    """PostgreSQL: daemons may run on other machines; the store knows who leads."""
+    from .cluster.overview import report
+
+    rep = report(cfg, store, now_utc())
+    return rep.problems + _job_failures(cfg, store), rep.lines()

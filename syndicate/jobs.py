@@ -36,6 +36,8 @@ log = logging.getLogger("syndicate.jobs")
 class Runtime:
     cfg: Config
     store: Store
+    # the queue's leader sets this: a job is then deferred to the workers, not run here
+    dispatch: Callable[[str, datetime | None], str] | None = None
 
 
 _runtime: Runtime | None = None
@@ -69,12 +71,15 @@ class JobOutcome:
     counts: dict[str, Any]
     error: str | None = None
     chained: list[JobOutcome] = field(default_factory=list)
+    changed: bool = False
 
 
-def _collect(cfg: Config, store: Store, name: str, scheduled: datetime | None) -> StepResult:
+def _collect(
+    cfg: Config, store: Store, name: str, scheduled: datetime | None, source: str | None = None
+) -> StepResult:
     from .collect.collector import collect, summary_counts
 
-    counts = collect(cfg, store, record=False)
+    counts = collect(cfg, store, record=False, only=source)
     outcome = (
         RunOutcome.INTERRUPTED
         if stopping.requested()
@@ -218,15 +223,28 @@ def execute(
     step: str | None = None,
     scheduled: datetime | None = None,
     chain: bool = True,
+    source: str | None = None,
+    run: Callable[[], StepResult] | None = None,
+    then: Callable[[str], object] | None = None,
 ) -> JobOutcome:
-    """Run one job now, record it, log one line, then run the jobs chained ``after`` it."""
+    """Run one job now, record it, log one line, then run the jobs chained ``after`` it.
+
+    The queue's tasks pass ``source`` (collect that source only), ``run`` (a
+    step of their own, recorded the same way) and ``then`` (chained jobs are
+    deferred to it rather than run here).
+    """
     step = step or cfg.job_step(name)
     started = now_utc()
     t0 = time.monotonic()
     run_id = store.start_run(name, step, started, scheduled)
     error = None
     try:
-        result = STEPS[step](cfg, store, name, scheduled)
+        if run is not None:
+            result = run()
+        elif step == "collect":
+            result = _collect(cfg, store, name, scheduled, source)
+        else:
+            result = STEPS[step](cfg, store, name, scheduled)
     except Exception as exc:
         # first line: what and where (shown by `status`, printed by a command); then the trace
         summary = logs.describe(exc, store.label)
@@ -256,11 +274,16 @@ def execute(
             "ctx_counts": result.counts,
         },
     )
-    outcome = JobOutcome(name, step, result.outcome, duration, result.counts, error)
+    outcome = JobOutcome(
+        name, step, result.outcome, duration, result.counts, error, changed=result.changed
+    )
     if chain and result.outcome in (RunOutcome.OK, RunOutcome.PARTIAL) and not stopping.requested():
         for other, job in cfg.jobs.items():
             if job.after == name and (result.changed or step != "collect"):
-                outcome.chained.append(execute(cfg, store, other))
+                if then is not None:
+                    then(other)
+                else:
+                    outcome.chained.append(execute(cfg, store, other))
     return outcome
 
 
@@ -273,4 +296,6 @@ def run_job(name: str) -> str:
     if name not in rt.cfg.jobs:
         log.warning("job %s is no longer configured; skipped", name)
         return "skipped"
+    if rt.dispatch is not None:
+        return rt.dispatch(name, scheduled)
     return execute(rt.cfg, rt.store, name, scheduled=scheduled).outcome

@@ -12,7 +12,15 @@ from pathlib import Path
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    """``syndicate run`` (or another long-running ``command``, e.g. ``worker``) in a process."""
+
+    def __init__(
+        self,
+        config: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("run",),
+    ) -> None:
         self.log = config.parent / f"daemon-{time.monotonic_ns()}.log"
         self._fh = self.log.open("wb")
         self.proc = subprocess.Popen(
@@ -25,7 +33,7 @@ class DaemonProcess:
                 "--log-level",
                 "info",
                 *args,
-                "run",
+                *command,
             ],
             stdout=self._fh,
             stderr=subprocess.STDOUT,

@@ -82,7 +82,14 @@ def test_schema_2_store_gains_the_run_owner_columns(site):
         # and without what the revisions after 0003 add
         conn.execute(text("DROP INDEX ix_deliveries_message_id"))
         conn.execute(text("DELETE FROM meta WHERE key = 'signups-lock'"))
-        for table in ("signups", "subscriber_events", "forgotten", "feedback"):
+        for table in (
+            "signups",
+            "subscriber_events",
+            "forgotten",
+            "feedback",
+            "send_pace",
+            "nodes",
+        ):
             conn.execute(text(f"DROP TABLE {table}"))
         for column in ("consent_method", "consent_page", "consent_ip", "consent_at"):
             conn.execute(text(f"ALTER TABLE subscribers DROP COLUMN {column}"))

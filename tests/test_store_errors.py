@@ -10,7 +10,7 @@ cannot go untested.
 from __future__ import annotations
 
 import inspect
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from syndicate.store.records import (
     FeedState,
     NewPost,
     NewSubscriber,
+    NodeRecord,
     Subscriber,
 )
 from syndicate.store.wrapping import UNWRAPPED
@@ -35,6 +36,7 @@ TX = object()  # stands for "a Tx of the caller's": replaced by one on a closed 
 CLAIM = Claim(1, 0, Subscriber(1, "a@example.org"))
 PARSED = ParsedPost("k", "g", "https://x/", "t", NOW, None, "<p>x</p>", "x", ["a"], [])
 NEW_POST = NewPost("k", PARSED, NOW, ["a"], [])
+NODE = NodeRecord("run:h:1:0", "run", "h", 1, NOW, NOW, "standby", NOW)
 
 ARGS: dict[str, tuple[Any, ...]] = {
     # core
@@ -148,6 +150,14 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "release_claimed_by": (1, "me#"),
     "set_delivery_outcome": (TX, CLAIM.delivery_id, DeliveryStatus.SENT),
     "defer_delivery": (1,),
+    # cluster state
+    "reserve_send_slot": ("smtp://relay:25", 0.1),
+    "beat_node": (NODE,),
+    "remove_node": ("run:h:1:0",),
+    "list_nodes": (),
+    "current_leader": (),
+    "has_queue": (),
+    "queue_counts": (),
 }
 KWARGS: dict[str, dict[str, Any]] = {
     "update_post": {"changed_at": NOW, "edited_at": None, "categories": ["a"], "tags": []},
@@ -173,6 +183,7 @@ KWARGS: dict[str, dict[str, Any]] = {
     "claim_deliveries": {"tag": "me#1", "n": 5, "now": NOW},
     "set_delivery_outcome": {"attempts": 1, "now": NOW},
     "defer_delivery": {"attempts": 1, "error": "x", "now": NOW},
+    "list_nodes": {"now": NOW, "forget_after": timedelta(hours=1)},
 }
 
 

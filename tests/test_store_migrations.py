@@ -29,7 +29,15 @@ NEW_COLUMNS = {
     "runs": ["pid", "host", "pid_started"],
     "subscribers": ["consent_method", "consent_page", "consent_ip", "consent_at", "confirmed_at"],
 }
-NEW_TABLES = {"alembic_version", "signups", "subscriber_events", "forgotten", "feedback"}
+NEW_TABLES = {
+    "alembic_version",
+    "signups",
+    "subscriber_events",
+    "forgotten",
+    "feedback",
+    "send_pace",
+    "nodes",
+}
 
 
 def _load(db: Path) -> None:

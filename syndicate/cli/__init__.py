@@ -1,7 +1,7 @@
 """The ``syndicate`` command: parse arguments, call the step modules, print results.
 
 One module per command group (``pipeline``: collect, build, status, run,
-jobs, health, serve; ``digest_commands``: digest; ``subscriber_commands``:
+jobs, health, serve, worker; ``digest_commands``: digest; ``subscriber_commands``:
 subscribers; ``bounce_commands``; ``template_commands``; ``store_commands``); what they share is
 in ``context``. Nothing outside this package imports from it.
 """
@@ -99,6 +99,7 @@ for _command in (
     pipeline.jobs,
     pipeline.health,
     pipeline.serve,
+    pipeline.worker,
 ):
     main.add_command(_command)
 

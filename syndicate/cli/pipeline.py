@@ -217,7 +217,9 @@ def health(obj: Ctx) -> None:
     """Exit 0 when the daemon is alive and no job has failed too often; 1 otherwise.
 
     For supervisors and monitoring: checks the daemon's lock, its heartbeat in
-    the health file, and the last `daemon.max_failures` runs of each job.
+    the health file, and the last `daemon.max_failures` runs of each job. On
+    PostgreSQL: that some `syndicate run` leads and that no queued task is
+    stuck (waiting longer than daemon.stuck_after, or running with no worker).
     """
     from ..health import check
 
@@ -299,3 +301,46 @@ def _digest_status(cfg: Config, store: Store) -> None:
 
 
 STATUS_SECTIONS.append(_digest_status)
+
+
+def _cluster_status(cfg: Config, store: Store) -> None:
+    """On PostgreSQL: the leader, the standbys, the workers and the queue."""
+    if store.engine.dialect.name != "postgresql":
+        return
+    from ..cluster.overview import report
+
+    rep = report(cfg, store, now_utc())
+    out.print("cluster:")
+    for line in rep.lines():
+        out.print(f"  {line}")
+
+
+STATUS_SECTIONS.append(_cluster_status)
+
+
+@click.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Tasks run at once by this process, each in a thread of its own.",
+)
+@click.pass_obj
+def worker(obj: Ctx, concurrency: int) -> None:
+    """Run queued tasks (daemon.execute: queue, PostgreSQL only) until SIGTERM or Ctrl-C.
+
+    The units of work: collect one source, build the feeds, read bounces,
+    compose an edition, deliver one chunk of it (daemon.chunk recipients).
+    Start as many workers on as many machines as you like: the delivery
+    ledger keeps each message exactly-once and a relay's rate is shared by all.
+    """
+    from ..cluster.worker import run_worker
+
+    with handled():
+        cfg, store = obj.cfg, obj.store
+        if store.engine.dialect.name != "postgresql":
+            fail("syndicate worker needs a PostgreSQL store (store.url: postgresql+psycopg://…)")
+        if not store.has_queue():
+            fail(f"{store.label} has no queue tables: run `syndicate store upgrade`")
+        sys.exit(run_worker(cfg, store, concurrency=concurrency))

@@ -58,14 +58,22 @@ def upgrade(obj: Ctx) -> None:
 
     A new store is created, one from before Alembic is stamped at its schema
     version first, one newer than this syndicate is refused; nothing else changes.
+    On PostgreSQL the work queue's tables (Procrastinate's) are added when missing.
     """
     s = _store(obj)
     try:
         with handled():
             before, after = s.upgrade()
+            queue = False
+            if s.engine.dialect.name == "postgresql":
+                from ..cluster.queue_app import ensure_schema
+
+                queue = ensure_schema(obj.cfg, s)
     finally:
         s.close()
     if before.due:
         out.print(f"upgraded {s.label}: {before.describe()} → {after.current}")
     else:
         out.print(f"{s.label} is at {after.current} (head): nothing to do")
+    if queue:
+        out.print("added the work queue's tables (Procrastinate's schema)")

@@ -155,16 +155,18 @@ def collect(
     progress: Progress | None = None,
     record: bool = True,
     force: bool = False,
+    only: str | None = None,
 ) -> CollectCounts:
     """Collect every configured source; one bad source never stops the others.
 
     ``record=False`` when the daemon runs it: the job records its own run.
     ``force`` fetches every feed source now, even those not yet due.
+    ``only`` names one source (its label): a queue task collects one source.
     """
     now = now or now_utc()
     run_id = store.start_run("collect", "collect", now) if record else None
     try:
-        return _collect(cfg, store, run_id, now=now, progress=progress, force=force)
+        return _collect(cfg, store, run_id, now=now, progress=progress, force=force, only=only)
     except BaseException as exc:
         # record the real end (not left "running" for the next command to guess)
         if run_id is not None:
@@ -184,15 +186,17 @@ def _collect(
     now: datetime,
     progress: Progress | None,
     force: bool,
+    only: str | None = None,
 ) -> CollectCounts:
     total = CollectCounts()
     errors: list[str] = []
-    feed_sources = [s for s in cfg.sources if isinstance(s, FeedSource)]
+    sources = [s for s in cfg.sources if only is None or s.label == only]
+    feed_sources = [s for s in sources if isinstance(s, FeedSource)]
     if feed_sources:
         from .upstream import collect_feed_sources
 
         total.add(collect_feed_sources(cfg, store, feed_sources, now=now, force=force))
-    for source in cfg.sources:
+    for source in sources:
         if isinstance(source, FeedSource):
             continue
         try:

@@ -48,30 +48,38 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def transport_for(cfg: Config) -> Transport:
+PacerFor = Callable[["SmtpConfig"], "Pacer"]
+
+
+def transport_for(cfg: Config, pacer_for: PacerFor | None = None) -> Transport:
     """One transport: the first relay (failing over to the others), or the Maildir."""
     relays = cfg.delivery.relays
     if len(relays) > 1:
         from .relays import failover_transports
 
-        return failover_transports(relays, slots=1)[0]
+        return failover_transports(relays, slots=1, pacer_for=pacer_for)[0]
     if relays:
-        return SmtpTransport(relays[0])
+        return SmtpTransport(relays[0], pacer=pacer_for(relays[0]) if pacer_for else None)
     return MaildirTransport(cfg.delivery.maildir or cfg.base_dir / "outbox")
 
 
-def transports_for(cfg: Config) -> list[Transport]:
-    """One transport per parallel SMTP connection, sharing the configured rate."""
+def transports_for(cfg: Config, pacer_for: PacerFor | None = None) -> list[Transport]:
+    """One transport per parallel SMTP connection, sharing the configured rate.
+
+    ``pacer_for`` gives each relay the pacer its connections share; the default
+    is one per process (``Pacer``), the queue's workers pass one shared by
+    every process through the store (``cluster/shared_pace.py``).
+    """
     relays = cfg.delivery.relays
     if len(relays) > 1:
         from .relays import failover_transports
 
-        return [*failover_transports(relays)]
+        return [*failover_transports(relays, pacer_for=pacer_for)]
     if not relays or relays[0].connections == 1:
-        return [transport_for(cfg)]
+        return [transport_for(cfg, pacer_for)]
     smtp = relays[0]
-    share = smtp.rate / smtp.connections
-    return [SmtpTransport(smtp, rate=share) for _ in range(smtp.connections)]
+    pacer = pacer_for(smtp) if pacer_for else Pacer(smtp.rate)
+    return [SmtpTransport(smtp, pacer=pacer) for _ in range(smtp.connections)]
 
 
 class Pacer:

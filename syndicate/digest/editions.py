@@ -22,7 +22,7 @@ from ..store import Store
 from ..timeutil import now_utc
 from . import archive, compose, ledger, signups, subscribers, tokens
 from .compose import EditionPlan
-from .deliver import Transport, transports_for
+from .deliver import PacerFor, Transport, transports_for
 from .message import MessageFactory
 from .render import Placeholders, Renderer
 from .sender import Sender, Variants
@@ -196,24 +196,14 @@ def _send_digest(
             results.append(_deliver(cfg, store, digest, row, key, transport, progress))
         if not new_editions or stopping.requested():
             return results
-        date = compose.local_date(cfg, now)
-        existing = ledger.find(store, digest.name, date)
-        if existing is not None:
-            if not any(r.edition_id == existing.id for r in results):
-                results.append(_result(store, digest, existing, "already-sent"))
+        made = _new_edition(cfg, store, digest, now, key)
+        if isinstance(made, EditionResult):
+            if made.status != "already-sent" or not any(
+                r.edition_id == made.edition_id for r in results
+            ):
+                results.append(made)
             return results
-        plan = compose.plan(cfg, store, digest, now)
-        if not plan.sections:
-            log.info(
-                "%s %s: no new posts in the window; no edition, nothing sent", digest.name, date
-            )
-            start = plan.window_start.astimezone(cfg.site.tz) if plan.window_start else None
-            results.append(
-                EditionResult(digest.name, date, "no-items", window_start=start, window_end=now)
-            )
-            return results
-        row = _create(cfg, store, digest, plan, key)
-        results.append(_deliver(cfg, store, digest, row, key, transport, progress))
+        results.append(_deliver(cfg, store, digest, made, key, transport, progress))
         return results
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -228,6 +218,70 @@ def _send_digest(
         if run_id is not None:
             counts = {**totals, "editions": len(results)}
             store.finish_run(run_id, now_utc(), outcome, counts, error)
+
+
+def _new_edition(
+    cfg: Config, store: Store, digest: DigestConfig, now: datetime, key: bytes
+) -> ledger.EditionRow | EditionResult:
+    """Today's edition, created now (with its ledger rows); or why there is none to send."""
+    date = compose.local_date(cfg, now)
+    existing = ledger.find(store, digest.name, date)
+    if existing is not None:
+        return _result(store, digest, existing, "already-sent")
+    plan = compose.plan(cfg, store, digest, now)
+    if not plan.sections:
+        log.info("%s %s: no new posts in the window; no edition, nothing sent", digest.name, date)
+        start = plan.window_start.astimezone(cfg.site.tz) if plan.window_start else None
+        return EditionResult(digest.name, date, "no-items", window_start=start, window_end=now)
+    return _create(cfg, store, digest, plan, key)
+
+
+def prepare(
+    cfg: Config, store: Store, name: str, *, now: datetime, new_edition: bool
+) -> tuple[list[ledger.EditionRow], EditionResult | None]:
+    """The queue's compose step: the editions to deliver, nothing sent.
+
+    Unfinished editions first, then today's (created here, when
+    ``new_edition`` and there is something to send); the result says why
+    there is no new one (no posts, already sent), None when there is.
+    Delivery is left to the chunk tasks (``deliver_chunk``).
+    """
+    (digest,) = digests_named(cfg, [name])
+    key = tokens.secret()
+    subscribers.sync_configured(cfg, store, now=now)
+    signups.expire(cfg, store, now)
+    rows = list(ledger.unfinished(store, digest.name))
+    if not new_edition or stopping.requested():
+        return rows, None
+    made = _new_edition(cfg, store, digest, now, key)
+    if isinstance(made, EditionResult):
+        return rows, made
+    if all(r.id != made.id for r in rows):
+        rows.append(made)
+    return rows, None
+
+
+def deliver_chunk(
+    cfg: Config,
+    store: Store,
+    edition_id: int,
+    *,
+    claimer: str,
+    limit: int,
+    pacer_for: PacerFor | None = None,
+) -> EditionResult:
+    """One queue task's share of an edition: up to ``limit`` rows, claimed as ``claimer``.
+
+    Rows this claimer held before (an earlier attempt of the same task, killed
+    mid-chunk) are handed back first and taken again: only what the ledger
+    does not mark sent goes out.
+    """
+    row = ledger.get(store, edition_id)
+    (digest,) = digests_named(cfg, [row.digest])
+    key = tokens.secret()
+    return _deliver(
+        cfg, store, digest, row, key, None, None, me=claimer, limit=limit, pacer_for=pacer_for
+    )
 
 
 def find_edition(store: Store, digest: DigestConfig, date: str | None) -> ledger.EditionRow:
@@ -305,7 +359,12 @@ def _deliver(
     key: bytes,
     transport: Transport | None,
     progress: Progress | None,
+    *,
+    me: str | None = None,
+    limit: int | None = None,
+    pacer_for: PacerFor | None = None,
 ) -> EditionResult:
+    """Send the edition's open rows; with ``limit``, one claim of at most that many."""
     plan = EditionPlan.from_row(row)
     ph = Placeholders()
     posts = compose.load_posts(store, plan)
@@ -317,22 +376,25 @@ def _deliver(
         cfg, digest.name, plan.date, variants.get(plan.slugs).html_for(ph, factory.neutral())
     )
     archive.write_feed(cfg, store, digest)
-    me = ledger.claimer_id()
+    me = me or ledger.claimer_id()
     ledger.reclaim(store, row.id, me=me, now=now_utc())
     if progress is not None:
         progress(0, ledger.counts(store, row.id)[ledger.PENDING])
-    transports = [transport] if transport is not None else transports_for(cfg)
+    transports = [transport] if transport is not None else transports_for(cfg, pacer_for)
     sender = Sender(store, digest, plan, variants, factory, transports)
     status, message = "sent", ""
     try:
         try:
-            while claims := ledger.claim(store, row.id, me=me, n=CHUNK, now=now_utc()):
+            n = CHUNK if limit is None else limit
+            while claims := ledger.claim(store, row.id, me=me, n=n, now=now_utc()):
                 for c in claims:
                     if stopping.requested():
                         raise _Stop
                     if progress is not None:
                         progress(1, None)
                     sender.submit(c)
+                if limit is not None:
+                    break
         finally:
             sender.close()  # let queued messages finish (or drop them after an abort)
     except _Stop:

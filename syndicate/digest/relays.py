@@ -130,10 +130,11 @@ def failover_transports(
     *,
     slots: int | None = None,
     clock: Callable[[], float] = time.monotonic,
+    pacer_for: Callable[[SmtpConfig], Pacer] | None = None,
 ) -> list[FailoverTransport]:
     """One transport per connection of every relay (or ``slots`` of them), sharing health."""
     health = RelayHealth(relays, clock)
-    pacers = [Pacer(r.rate) for r in relays]
+    pacers = [pacer_for(r) if pacer_for else Pacer(r.rate) for r in relays]
     homes = [i for i, r in enumerate(relays) for _ in range(r.connections)]
     if slots is not None:
         homes = homes[:slots]

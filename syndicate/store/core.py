@@ -34,6 +34,7 @@ from ..errors import StoreError
 from ..logs import one_line
 from . import versions
 from .audience import AudienceMixin
+from .cluster_state import ClusterMixin
 from .content import ContentMixin
 from .feedback_log import FeedbackMixin
 from .history import HistoryMixin
@@ -102,6 +103,7 @@ class Store(
     HistoryMixin,
     FeedbackMixin,
     MailingsMixin,
+    ClusterMixin,
 ):
     """The store: the engine and connections here, each table group's queries in its mixin."""
 

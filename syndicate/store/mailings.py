@@ -290,12 +290,18 @@ class MailingsMixin(StoreBase):
             .where(d.c.edition_id == edition_id, d.c.status == PENDING.value)
             .order_by(d.c.id)
             .limit(n)
-            .scalar_subquery()
+            # PostgreSQL: rows another worker is claiming right now are passed over, not
+            # waited for (SQLite has one writer at a time and no such clause)
+            .with_for_update(skip_locked=True)
+            # evaluated once: PostgreSQL may run a LIMIT subquery inside IN (…) again
+            # for later rows, and a claim would then take more than n rows
+            .cte("picked")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         with self.engine.begin() as conn:
             conn.execute(
                 update(d)
-                .where(d.c.id.in_(pick), d.c.status == PENDING.value)
+                .where(d.c.id.in_(select(pick.c.id)), d.c.status == PENDING.value)
                 .values(status=CLAIMED.value, claimer=tag, claimed_at=now)
             )
             rows = conn.execute(

@@ -348,3 +348,39 @@ class Undelivered:
     attempts: int
     error: str
     updated_at: datetime | None
+
+
+# -- several machines (PostgreSQL) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    """One running ``syndicate run`` or ``worker`` process, as its heartbeat last wrote it."""
+
+    id: str
+    kind: str  # run | worker
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    role: str  # leader | standby | worker
+    role_since: datetime
+
+
+@dataclass(frozen=True)
+class LeaderRecord:
+    """Who holds the leader's advisory lock now: the server's answer, not a stored row."""
+
+    host: str
+    pid: int
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    """Tasks of one kind in one state, and how long the oldest of them has waited."""
+
+    task: str
+    status: str
+    count: int
+    oldest: datetime | None  # when the oldest was deferred (todo) or started (doing)

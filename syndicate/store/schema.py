@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -317,4 +318,29 @@ job_slots = Table(
     Column("job", String(100), primary_key=True),
     Column("slot", String(40), primary_key=True),
     Column("claimed_at", UTCDateTime, nullable=False),
+)
+
+# One row per relay with a ``rate``: the next instant a message may go through it,
+# on the database server's clock, so the limit holds across processes and machines.
+send_pace = Table(
+    "send_pace",
+    metadata,
+    Column("name", String(300), primary_key=True),
+    Column("next_at", Float, nullable=False),
+)
+
+# One row per running ``syndicate run`` / ``syndicate worker`` process, refreshed by
+# its heartbeat; shown by ``syndicate status``. Who leads is the advisory lock's
+# answer, never this table's (a row outlives a killed process until it is pruned).
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", String(300), primary_key=True),  # kind:host:pid:start
+    Column("kind", String(20), nullable=False),  # run | worker
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("role", String(20), nullable=False),  # leader | standby | worker
+    Column("role_since", UTCDateTime, nullable=False),
 )
