@@ -229,9 +229,11 @@ class Daemon:
     def _leader_rounds(self) -> None:
         """The queue's leader: catch up missed slots once, then sweep and recover stalled tasks."""
         from .cluster import dispatch
+        from .cluster.queue_app import make_app
         from .cluster.worker import STALLED_AFTER
 
         fence = self.leadership.leading
+        recovery = make_app(self.cfg, role="leader", pool_size=1)
         first = True
         while not self._loop_ended.is_set() and not stopping.requested():
             try:
@@ -240,7 +242,7 @@ class Daemon:
                     first = False
                 dispatch.sweep(self.queue, self.cfg, self.store, fence=fence)
                 if fence():
-                    dispatch.retry_stalled(self.cfg, after=STALLED_AFTER)
+                    dispatch.retry_stalled(recovery, after=STALLED_AFTER)
             except dispatch.Deposed as exc:
                 log.error("%s", exc)
                 return

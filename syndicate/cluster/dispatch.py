@@ -28,7 +28,7 @@ from ..digest import ledger
 from ..store import Store
 from ..timeutil import now_utc
 from ..triggers import latest_fire
-from .queue_app import defer, make_app
+from .queue_app import defer
 
 log = logging.getLogger("syndicate.dispatch")
 
@@ -123,16 +123,27 @@ def sweep(app: Any, cfg: Config, store: Store, *, fence: Fence) -> int:
     return queued
 
 
-def retry_stalled(cfg: Config, *, after: float) -> int:
-    """Put back in the queue the tasks whose worker stopped beating for ``after`` seconds."""
+def retry_stalled(app: Any, *, after: float) -> int:
+    """Put back in the queue the tasks whose worker stopped beating for ``after`` seconds.
+
+    ``app`` is an app of its own, made once (``make_app``) and opened here for
+    each round: Procrastinate's stalled-job calls exist only as coroutines, and
+    the leader's deferring app is open synchronously.
+    """
 
     async def run() -> int:
-        app = make_app(cfg, role="leader", pool_size=1)
         async with app.open_async():
             stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=after))
+            retried = 0
             for job in stalled:
+                try:
+                    await app.job_manager.retry_job(job)
+                except Exception as exc:  # e.g. a task of the same queueing lock waits already
+                    log.warning("task %s (%s) lost its worker; not requeued: %s", job.id,
+                                job.task_name, exc)  # fmt: skip
+                    continue
                 log.warning("task %s (%s) lost its worker: queued again", job.id, job.task_name)
-                await app.job_manager.retry_job(job)
-            return len(stalled)
+                retried += 1
+            return retried
 
     return asyncio.run(run())

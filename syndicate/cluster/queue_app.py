@@ -2,9 +2,8 @@
 
 Invariants:
 
-- One queue (``syndicate``), task names ``syndicate:<step>``; the tasks are
-  declared in ``tasks.py`` on a ``Blueprint`` and attached to each app made
-  here, so deferring needs no worker code loaded beyond the names.
+- One queue (``syndicate``), task names ``syndicate:<step>``; the tasks of
+  ``tasks.py`` are attached to each app made here (each its own task objects).
 - Every defer carries a queueing lock: a second defer of the same unit while
   the first still waits is refused by the database (``AlreadyEnqueued``) and
   reported as ``None``, never as a second task.
@@ -47,9 +46,7 @@ def make_app(cfg: Config, *, role: str, pool_size: int = 4) -> Any:
         raise StoreError(
             "the queue needs the postgres extra: pip install 'syndicate[postgres]'"
         ) from exc
-    from .tasks import blueprint
-
-    logging.getLogger("procrastinate.blueprints").setLevel(logging.WARNING)  # once per app
+    from .tasks import register
 
     name = f"syndicate {role} {os.getpid()}@{socket.gethostname()}"[:63]
     connector = procrastinate.PsycopgConnector(
@@ -59,7 +56,7 @@ def make_app(cfg: Config, *, role: str, pool_size: int = 4) -> Any:
         kwargs={"application_name": name},
     )
     app = procrastinate.App(connector=connector)
-    app.add_tasks_from(blueprint, namespace=NAMESPACE)
+    register(app, NAMESPACE)
     return app
 
 

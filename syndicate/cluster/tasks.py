@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from procrastinate import Blueprint, JobContext
+from procrastinate import App, JobContext
 
 from .. import jobs
 from ..config import Config
@@ -35,8 +35,6 @@ from . import dispatch
 from .shared_pace import pacer_for
 
 log = logging.getLogger("syndicate.tasks")
-
-blueprint = Blueprint()
 
 
 @dataclass
@@ -64,26 +62,22 @@ def _then(rt: WorkerRuntime) -> Any:
     return lambda other: dispatch.defer_job(rt.app, rt.cfg, rt.store, other)
 
 
-@blueprint.task(name="collect")
 def collect(job: str, source: str) -> str:
     rt = _rt()
     outcome = jobs.execute(rt.cfg, rt.store, job, step="collect", source=source, then=_then(rt))
     return str(outcome.outcome)
 
 
-@blueprint.task(name="build")
 def build(job: str) -> str:
     rt = _rt()
     return str(jobs.execute(rt.cfg, rt.store, job, step="build", then=_then(rt)).outcome)
 
 
-@blueprint.task(name="bounces")
 def bounces(job: str) -> str:
     rt = _rt()
     return str(jobs.execute(rt.cfg, rt.store, job, step="bounces", then=_then(rt)).outcome)
 
 
-@blueprint.task(name="compose")
 def compose(job: str, digest: str, slot: str | None) -> str:
     """Claim the slot, then create the edition; its delivery is left to ``deliver`` tasks."""
     from ..digest import editions
@@ -102,7 +96,6 @@ def compose(job: str, digest: str, slot: str | None) -> str:
     return str(jobs.execute(rt.cfg, rt.store, job, step="digest", run=run, then=_then(rt)).outcome)
 
 
-@blueprint.task(name="deliver", pass_context=True)
 def deliver(context: JobContext, edition_id: int, index: int) -> str:
     """One chunk: at most ``daemon.chunk`` rows of the edition, paced for the whole cluster."""
     from ..digest import editions
@@ -121,3 +114,16 @@ def deliver(context: JobContext, edition_id: int, index: int) -> str:
     if result.status == "aborted":
         return str(RunOutcome.PARTIAL)
     return str(RunOutcome.OK)
+
+
+def register(app: App, namespace: str) -> None:
+    """Attach the tasks to ``app`` as ``<namespace>:<name>``.
+
+    Directly, not through a shared ``Blueprint``: ``add_tasks_from`` moves a
+    blueprint's task objects to the newest app, so a second app made in the
+    same process (the leader makes one per stalled-task round) would take the
+    tasks from under the first.
+    """
+    for func in (collect, build, bounces, compose):
+        app.task(name=f"{namespace}:{func.__name__}")(func)
+    app.task(name=f"{namespace}:deliver", pass_context=True)(deliver)
