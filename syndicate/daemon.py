@@ -1,8 +1,14 @@
 """``syndicate run``: the APScheduler 3 daemon driven by schedule.yaml.
 
-- One daemon per store (``lock.DaemonLock``), APScheduler's job table in its
-  own SQLite file beside the store (``jobs.sqlite``), one worker thread so
+- One daemon per SQLite store (``lock.DaemonLock``), APScheduler's job table in
+  its own SQLite file beside the store (``jobs.sqlite``), one worker thread so
   steps never overlap.
+- On PostgreSQL, one daemon per machine: each stands by until it holds the
+  leader's advisory lock (``cluster/leadership.py``); the leader keeps its
+  triggers in memory (no job store is shared), catches up what the slot
+  ledger says was missed, and with ``execute: queue`` only defers tasks
+  behind its lease (``cluster/dispatch.py``). Losing the lock stops it at once
+  (exit 75: a restart stands by).
 - Jobs are reconciled, never re-added: a job's id carries a hash of its
   definition, so an unchanged job keeps its stored next run (and catches up
   after downtime within its grace time); a changed or new job is added; a

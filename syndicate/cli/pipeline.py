@@ -115,9 +115,13 @@ def build(obj: Ctx, force: bool, snippets: bool) -> None:
 def run(obj: Ctx, once: bool) -> None:
     """Start the daemon: run the `jobs:` of schedule.yaml on their triggers.
 
-    One daemon per store (a second one exits naming the first). SIGTERM or
-    SIGINT finish the running unit of work and exit 0; SIGHUP reloads
-    schedule.yaml (an invalid file is refused and the old schedule kept).
+    One daemon per SQLite store (a second one exits naming the first). On
+    PostgreSQL start one per machine: one leads (an advisory lock), the
+    others stand by and take over when it dies; a leader that loses its lock
+    exits 75 for its service manager to restart it as a standby. With
+    daemon.execute: queue the leader only defers tasks to `syndicate worker`s.
+    SIGTERM or SIGINT finish the running unit of work and exit 0; SIGHUP
+    reloads schedule.yaml (an invalid file is refused and the old schedule kept).
     With --once, run the whole pipeline a single time: what `make demo` and
     a system cron call.
     """
