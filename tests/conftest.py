@@ -1,16 +1,42 @@
+"""Fixtures of every test: a temporary site, and the store the test runs against.
+
+The suite runs against SQLite (``make test``) or PostgreSQL (``make test-pg``,
+which sets ``SYNDICATE_TEST_STORE=postgresql``). Under PostgreSQL one server
+(``tests/pg_server.py``) serves the whole session: a template database is
+brought to the head once (by ``Store.upgrade``: the Alembic revisions
+themselves), and every test gets a database of its own copied from it,
+named by ``SYNDICATE_STORE_URL`` (``store.url_env``), so every config the
+test loads, and every process it starts, uses that database instead of
+the ``sqlite:///var/test.db`` the site's config names. The database is
+dropped after the test.
+
+Markers: ``sqlite_only("reason")`` for what only SQLite has (its files,
+WAL, its pragmas): skipped under PostgreSQL with the reason. ``pg_only``
+for what needs a server: such a test gets its PostgreSQL database in both
+runs (the server starts on first use under ``make test`` too), and is
+skipped with the reason when no server can be started here. Tests that
+need a URL of their own use ``store_url`` (this test's store) or
+``empty_store_url`` (one with no tables yet) rather than spelling out a
+``sqlite:///`` path.
+"""
+
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from syndicate.config import Config, load
+from syndicate.config import Config, StoreConfig, load
 from syndicate.store import Store, open_store
+
+from .pg_server import PgServer, PgUnavailable
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "000_d77b2b9e883b6d94.txt"
@@ -102,6 +128,123 @@ def site(tmp_path: Path) -> Site:
     return Site(tmp_path)
 
 
+# -- which store the tests run against ----------------------------------------
+
+STORE_ENV = StoreConfig().url_env  # SYNDICATE_STORE_URL: replaces store.url when set
+STORE_KIND = os.environ.get("SYNDICATE_TEST_STORE", "sqlite").strip().lower() or "sqlite"
+if STORE_KIND not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(f"SYNDICATE_TEST_STORE={STORE_KIND!r}: give sqlite or postgresql")
+ON_POSTGRES = STORE_KIND == "postgresql"
+# a URL left in the developer's shell must not send `make test` to their real store
+os.environ.pop(STORE_ENV, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): needs SQLite itself; skipped under make test-pg"
+    )
+    config.addinivalue_line(
+        "markers",
+        "pg_only: needs a PostgreSQL server: runs on one under make test too (skipped if none)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"store: {STORE_KIND} (SYNDICATE_TEST_STORE)"
+
+
+@pytest.hookimpl(tryfirst=True)  # before any fixture: no server is started for a skip
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    mark = item.get_closest_marker("sqlite_only")
+    if ON_POSTGRES and mark is not None:
+        reason = mark.args[0] if mark.args else mark.kwargs.get("reason", "")
+        pytest.skip(f"SQLite only: {reason}")
+
+
+def _on_postgres(request: pytest.FixtureRequest) -> bool:
+    return ON_POSTGRES or request.node.get_closest_marker("pg_only") is not None
+
+
+class PgStores:
+    """The session's server and the template every test's database is copied from."""
+
+    TEMPLATE = "syndicate_head"
+
+    def __init__(self, server: PgServer) -> None:
+        self.server = server
+        server.create_database(self.TEMPLATE)
+        store = Store(server.url(self.TEMPLATE))
+        try:
+            store.upgrade()  # the revisions themselves, run on PostgreSQL
+        finally:
+            store.close()  # no connection may stay: CREATE DATABASE … TEMPLATE needs none
+
+    def fresh(self, prefix: str = "test") -> str:
+        """A new database at the head; its URL."""
+        return self.server.url(self.server.new_database(prefix, template=self.TEMPLATE))
+
+    def empty(self) -> str:
+        """A new database without any table; its URL."""
+        return self.server.url(self.server.new_database("empty"))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """The session's PostgreSQL server (``tests/pg_server.py``); skips the test if none.
+
+    (pytest keeps a session fixture's skip: the server is tried once.)
+    """
+    server = PgServer()
+    try:
+        server.start()
+    except PgUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_stores(pg_server: PgServer) -> PgStores:
+    return PgStores(pg_server)
+
+
+@pytest.fixture(autouse=True)
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """This test's store: its own PostgreSQL database, or the site's SQLite file.
+
+    On PostgreSQL the database is named in ``SYNDICATE_STORE_URL`` for the
+    test (configs loaded and processes started inherit it) and dropped after.
+    """
+    if not _on_postgres(request):
+        yield f"sqlite:///{tmp_path / 'var' / 'test.db'}"  # what the site's config resolves to
+        return
+    stores: PgStores = request.getfixturevalue("pg_stores")
+    url = stores.fresh()
+    monkeypatch.setenv(STORE_ENV, url)
+    try:
+        yield url
+    finally:
+        stores.server.drop_database(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def empty_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store with no table yet (not ``store_url``'s), e.g. to run every revision on."""
+    if not _on_postgres(request):
+        yield f"sqlite:///{tmp_path / 'empty' / 'store.db'}"
+        return
+    stores: PgStores = request.getfixturevalue("pg_stores")
+    url = stores.empty()
+    try:
+        yield url
+    finally:
+        stores.server.drop_database(url.rsplit("/", 1)[1])
+
+
 @pytest.fixture
 def bump_mtime() -> Callable[[Path], None]:
     def bump(path: Path) -> None:
@@ -109,3 +252,54 @@ def bump_mtime() -> Callable[[Path], None]:
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
 
     return bump
+
+
+class Stores:
+    """Brand-new stores at the head, for a test (or a module's fixture) that needs more.
+
+    ``fresh()`` gives the URL of one for the ``with`` block, of the session's
+    kind: a SQLite file of its own, or a PostgreSQL database copied from the
+    template (dropped after). Point a config at it with ``STORE_ENV``.
+    """
+
+    def __init__(self, pg: PgStores | None, folder: Path) -> None:
+        self.pg = pg
+        self.folder = folder
+        self._n = itertools.count(1)
+
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[str]:
+        if self.pg is None:
+            folder = self.folder / f"store-{next(self._n)}"
+            try:
+                yield f"sqlite:///{folder / 'test.db'}"  # made by the first open_store
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            return
+        url = self.pg.fresh("extra")
+        try:
+            yield url
+        finally:
+            self.pg.server.drop_database(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture(scope="session")
+def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stores:
+    pg = request.getfixturevalue("pg_stores") if ON_POSTGRES else None
+    return Stores(pg, tmp_path_factory.mktemp("stores"))
+
+
+@pytest.fixture
+def unopenable_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, list[str]]:
+    """A store URL no command can open, and what its one-line error must say.
+
+    SQLite: a file under a regular file. PostgreSQL: a database the server
+    does not have. Set it as ``STORE_ENV`` (which outranks the config file).
+    """
+    if not _on_postgres(request):
+        blocker = tmp_path / "file.txt"
+        blocker.write_text("not a folder")
+        return f"sqlite:///{blocker}/db.sqlite", [f"{blocker}/db.sqlite", "not a directory"]
+    server: PgServer = request.getfixturevalue("pg_server")
+    missing = "no_such_store"
+    return server.url(missing), [f"/{missing}", f'database "{missing}" does not exist']
