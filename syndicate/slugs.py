@@ -4,6 +4,7 @@ Invariant: every slug this module returns matches ``SLUG_RE``, is at most
 ``MAX_SLUG`` characters (a longer one is cut and given a stable hash of the
 whole, so two long names stay two feeds) and is never a name that a file
 system or this project's own output reserves (``con``, ``nul``, ``all``).
+A category's or tag's name is at most ``MAX_NAME`` characters, cut the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .errors import SlugError
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG = 80  # a feed file is <slug>.atom; file systems allow 255 bytes
+MAX_NAME = 200  # a category's or tag's name: the store's name columns hold 200 characters
 # Windows device names (a file `con.rss` cannot be opened there, whatever follows the
 # dot) and the names of the files every build writes beside the category feeds
 RESERVED = frozenset(
@@ -46,12 +48,20 @@ def fit(slug: str) -> str:
 
 
 def check_name(name: str) -> str:
-    """Reject names that try to climb directories; everything else can be slugged."""
+    """Reject names that try to climb directories; everything else can be slugged.
+
+    The name comes back as the store keeps it: at most ``MAX_NAME`` characters,
+    a longer one cut and given a stable hash of the whole (as slugs are), so
+    that every lookup by name uses the same form.
+    """
     name = name.strip()
     if not name:
         raise SlugError("empty name")
     if _UNSAFE_RE.search(name):
         raise SlugError(f"unsafe name {name!r}")
+    if len(name) > MAX_NAME:
+        digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        name = f"{name[: MAX_NAME - 9].rstrip()}-{digest}"
     return name
 
 

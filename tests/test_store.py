@@ -4,7 +4,7 @@ import functools
 import shutil
 import sqlite3
 import textwrap
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
@@ -12,16 +12,36 @@ from sqlalchemy import create_engine, inspect, select, text
 from syndicate import store as store_mod
 from syndicate.collect.collector import collect
 from syndicate.store import Store, StoreError, core, metadata, open_store, posts, versions
+from syndicate.store.schema import UTCDateTime
 
 from .conftest import NOW
 
 
-def test_new_store_is_stamped_and_in_wal_mode(site):
+def test_new_store_is_stamped(site):
     s = site.store()
     assert s.schema_version() == store_mod.SCHEMA_VERSION
     assert s.revision().current == store_mod.HEAD and not s.revision().due
-    with s.connect() as conn:
+
+
+@pytest.mark.sqlite_only("WAL is a SQLite journal mode")
+def test_new_store_is_in_wal_mode(site):
+    with site.store().connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def upgraded(url: str) -> Store:
+    """The store open after an upgrade, as commands get it.
+
+    SQLite: ``open_store`` upgrades. PostgreSQL: it refuses a store that is
+    behind, and the operator's ``syndicate store upgrade`` is ``Store.upgrade``.
+    """
+    if url.startswith("sqlite"):
+        return open_store(url)
+    if Store(url).revision().due:
+        with pytest.raises(StoreError, match=r"run `syndicate store upgrade`$"):
+            open_store(url)
+        Store(url).upgrade()
+    return open_store(url)
 
 
 HEAD_N = int(store_mod.HEAD)
@@ -63,8 +83,8 @@ def test_migration_runs_once_and_keeps_data(site, monkeypatch, tmp_path):
             batch.add_column(sa.Column("extra", sa.Integer, server_default="7"))
         """,
     )
-    s2 = open_store(s.url)
-    s3 = open_store(s.url)
+    s2 = upgraded(s.url)
+    s3 = upgraded(s.url)
     assert calls.read_text() == "1"
     assert s3.schema_version() == HEAD_N + 1 and s3.revision().current == NEXT
     assert s3.get_meta("schema_version") == str(HEAD_N + 1)  # what releases before Alembic read
@@ -84,7 +104,7 @@ def test_a_failed_revision_changes_nothing(site, monkeypatch, tmp_path):
         """,
     )
     with pytest.raises(RuntimeError, match="the new revision fails"):
-        open_store(s.url)
+        Store(s.url).upgrade()  # what open_store does first on SQLite
     with s.connect() as conn:
         assert not inspect(conn).has_table("half")
         assert (
@@ -111,6 +131,7 @@ def test_store_newer_than_code_refuses(site):
         open_store(s.url)
 
 
+@pytest.mark.sqlite_only("no folder and no file made: SQLite's own files")
 def test_store_opens_without_side_effects(tmp_path):
     db = tmp_path / "var" / "deep" / "test.db"
     s = Store(f"sqlite:///{db}")
@@ -126,10 +147,32 @@ def test_store_opens_without_side_effects(tmp_path):
     assert (before.current, after.current) == (None, store_mod.HEAD)
 
 
-def test_revisions_build_the_models_schema(tmp_path):
-    """Upgrading from empty gives the tables ``metadata.create_all`` would, DDL for DDL."""
+def test_reading_an_empty_store_changes_nothing(empty_store_url):
+    s = Store(empty_store_url)
+    assert s.revision().due and s.revision().current is None
+    with s.connect() as conn:
+        assert inspect(conn).get_table_names() == []
+    before, after = s.upgrade()
+    assert (before.current, after.current) == (None, store_mod.HEAD)
+    assert not Store(empty_store_url).revision().due
+
+
+def test_revisions_build_the_models_schema(empty_store_url):
+    """Upgrading from empty gives the schema of ``schema.py``, as Alembic compares them."""
     assert versions.script_head() == store_mod.HEAD == f"{store_mod.SCHEMA_VERSION:04d}"
     assert versions.known_revisions() == [f"{n:04d}" for n in range(1, HEAD_N + 1)]
+    migrated = Store(empty_store_url)
+    migrated.upgrade()
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with migrated.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+@pytest.mark.sqlite_only("compares SQLite's own DDL text (sqlite_master)")
+def test_revisions_build_the_models_ddl(tmp_path):
+    """Upgrading from empty gives the tables ``metadata.create_all`` would, DDL for DDL."""
     migrated = open_store(f"sqlite:///{tmp_path / 'migrated.db'}")
     created = create_engine(f"sqlite:///{tmp_path / 'created.db'}")
     metadata.create_all(created)
@@ -144,11 +187,6 @@ def test_revisions_build_the_models_schema(tmp_path):
             )
 
     assert ddl(migrated.engine) == ddl(created)
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    with migrated.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
 
 def test_naive_datetimes_are_refused(site):
@@ -159,11 +197,17 @@ def test_naive_datetimes_are_refused(site):
         )
 
 
-def test_downgrades_keep_the_ids_of_old_links(tmp_path):
-    """Each revision's downgrade works, and rebuilding ``subscribers`` keeps AUTOINCREMENT."""
+def test_downgrades_keep_the_ids_of_old_links(empty_store_url):
+    """Each revision's downgrade works, and a subscriber's id is never given out again.
+
+    (SQLite: rebuilding ``subscribers`` keeps AUTOINCREMENT; PostgreSQL: the
+    sequence is the column's, whatever happens to the other columns.)
+    """
     from alembic import command
 
-    s = open_store(f"sqlite:///{tmp_path / 'down.db'}")
+    s = Store(empty_store_url)
+    s.upgrade()
+    sqlite = s.engine.dialect.name == "sqlite"
     with s.begin() as conn:
         for email in ("a@example.org", "b@example.org"):
             conn.execute(
@@ -175,14 +219,16 @@ def test_downgrades_keep_the_ids_of_old_links(tmp_path):
                 {"e": email},
             )
         conn.execute(text("DELETE FROM subscribers WHERE email = 'b@example.org'"))
-    engine = versions.migration_engine(s.url)
+    # SQLite: an engine of the upgrade's own (see versions.migration_engine)
+    engine = versions.migration_engine(s.url) if sqlite else s.engine
     with engine.begin() as conn:
         command.downgrade(versions._config(conn), "0003")
     with engine.connect() as conn:
-        ddl = conn.execute(
-            text("SELECT sql FROM sqlite_master WHERE name = 'subscribers'")
-        ).scalar()
-        assert "AUTOINCREMENT" in ddl
+        if sqlite:
+            ddl = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'subscribers'")
+            ).scalar()
+            assert "AUTOINCREMENT" in ddl
         conn.execute(
             text(
                 "INSERT INTO subscribers (email, name, categories, digests, status, source,"
@@ -196,5 +242,76 @@ def test_downgrades_keep_the_ids_of_old_links(tmp_path):
     engine.dispose()
     with s.begin() as conn:
         conn.execute(text("UPDATE meta SET value = '3' WHERE key = 'schema_version'"))
-    again = open_store(s.url)  # and up again to the head
+    again = upgraded(s.url)  # and up again to the head
     assert again.revision().current == store_mod.HEAD
+
+
+def test_a_meta_key_longer_than_its_column_is_kept_apart(site):
+    """PostgreSQL enforces ``meta.key``'s 64 characters: longer keys are stored cut and hashed."""
+    s = site.store()
+    a = "subscribers-file:/srv/" + "x" * 100 + "/a.csv"
+    b = "subscribers-file:/srv/" + "x" * 100 + "/b.csv"
+    s.set_meta(a, "1")
+    s.replace_meta(b, "2")
+    assert (s.get_meta(a), s.get_meta(b)) == ("1", "2")
+    s.set_meta(a, "3")
+    s.replace_meta(b, None)
+    assert (s.get_meta(a), s.get_meta(b)) == ("3", None)
+    assert core.meta_key("short") == "short" and len(core.meta_key(a)) == 64
+
+
+def test_free_text_longer_than_its_column_is_cut_on_every_store(site):
+    from syndicate.store.records import NewSubscriber
+
+    s = site.store()
+    with s.transaction() as tx:
+        s.insert_subscribers(tx, [NewSubscriber("a@example.org", "名" * 500, (), (), "cli")], NOW)
+    name = s.subscriber("a@example.org").name
+    assert len(name) == 200 and name == "名" * 199 + "…"
+
+
+def test_instants_come_back_aware_in_utc(site):
+    """Stored as naive UTC whatever the offset given, or the server's own time zone."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy import func, type_coerce
+
+    s = site.store()
+    shanghai = datetime(2026, 11, 27, 8, 0, tzinfo=timezone(timedelta(hours=8)))
+    run = s.start_run("x", "collect", shanghai)
+    (got,) = [r.started_at for r in s.last_runs() if r.id == run]
+    assert got == shanghai and got.tzinfo is UTC and got.hour == 0
+    with s.connect() as conn:  # the server's clock (a timestamptz on PostgreSQL)
+        server_now = conn.execute(select(type_coerce(func.now(), UTCDateTime))).scalar()
+    assert server_now.tzinfo is UTC
+    assert abs(server_now - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+def test_one_feedback_key_claimed_by_two_transactions_at_once(site):
+    """The second waits for the first (PostgreSQL: the key's index; SQLite: the write lock),
+    then finds the key: False, never a unique violation."""
+    import threading
+    import time
+
+    from syndicate.store.records import FeedbackRecord
+
+    s = site.store()
+    record = FeedbackRecord("mid:k", NOW, "bounce", True, None, None, "550")
+    results: list[object] = []
+    with s.transaction() as tx:
+        assert s.claim_feedback(tx, record)
+
+        def second() -> None:
+            try:
+                with s.transaction() as tx2:
+                    results.append(s.claim_feedback(tx2, record))
+            except Exception as exc:  # what the claim must never raise
+                results.append(exc)
+
+        other = threading.Thread(target=second)
+        other.start()
+        time.sleep(0.5)  # the second is waiting for this transaction now
+        assert results == []
+    other.join(30)
+    assert results == [False]
+    assert s.feedback_counts() == {"bounce": 1}

@@ -50,6 +50,9 @@ FRONT_MATTER_RE = re.compile(
 )
 MARKDOWN_EXTS = {".md", ".markdown", ".mkdown", ".mkdn", ".mkd", ".mdown"}
 SKIP_DIRS = {".git", "_site", "node_modules", "vendor", ".jekyll-cache", ".sass-cache"}
+# a longer guid (a permalink of hundreds of categories) is hashed, as an upstream
+# entry's id is (entries.MAX_ID): the store's guid column holds 1000 characters
+MAX_GUID = 900
 
 _md: MarkdownIt | None = None
 
@@ -501,6 +504,8 @@ def _parse_text(
         url = permalink(ctx.permalink, categories=cat_slugs, date=date, slug=slug)
     link = ctx.site_url + url
     guid = ctx.site_url + jekyll_id(url, slug)
+    if len(guid) > MAX_GUID:
+        guid = "sha256:" + hashlib.sha256(guid.encode("utf-8", "surrogatepass")).hexdigest()
 
     body = text[m.end() :]
     html = markdown().render(body) if ext.lower() in MARKDOWN_EXTS else body

@@ -14,6 +14,7 @@ The one SQLite-only piece (WAL and busy timeout pragmas) is in
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ from .history import HistoryMixin
 from .mailings import MailingsMixin
 from .pending import PendingMixin
 from .runlog import RunLogMixin
-from .schema import meta
+from .schema import META_KEY_LENGTH, meta
 from .sourcestate import SourceStateMixin
 from .versions import HEAD, Revision
 
@@ -211,12 +212,16 @@ class Store(
             raise StoreError(self._open_problem(exc)) from exc
 
     # -- meta -----------------------------------------------------------
+    # Any key may be given: one longer than the column is stored under ``meta_key``'s
+    # short form of it (PostgreSQL enforces the column's length, SQLite does not).
 
     def get_meta(self, key: str) -> str | None:
+        key = meta_key(key)
         with self.connect() as conn:
             return conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
 
     def set_meta(self, key: str, value: str) -> None:
+        key = meta_key(key)
         with self.begin() as conn:
             if conn.execute(select(meta.c.key).where(meta.c.key == key)).first():
                 conn.execute(meta.update().where(meta.c.key == key).values(value=value))
@@ -225,10 +230,23 @@ class Store(
 
     def replace_meta(self, key: str, value: str | None) -> None:
         """Set ``key`` to ``value``, or delete it (None), in one commit."""
+        key = meta_key(key)
         with self.begin() as conn:
             conn.execute(meta.delete().where(meta.c.key == key))
             if value is not None:
                 conn.execute(meta.insert().values(key=key, value=value))
+
+
+def meta_key(key: str) -> str:
+    """``key`` as the ``meta`` table holds it: as given when it fits, else cut and hashed.
+
+    The cut keeps the key readable (``subscribers-file:/srv/…``) and the hash
+    of the whole keeps two long keys apart.
+    """
+    if len(key) <= META_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{key[: META_KEY_LENGTH - 17]}#{digest}"
 
 
 def open_store(url: str) -> Store:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, select, update
 
+from .dialect import insert_if_absent
 from .records import FeedbackRecord
 from .schema import deliveries, feedback
 from .wrapping import StoreBase, Tx
@@ -21,15 +22,12 @@ class FeedbackMixin(StoreBase):
     def claim_feedback(self, tx: Tx, record: FeedbackRecord) -> bool:
         """Record ``record`` unless its key is there; False when it was (read before).
 
-        One ``INSERT … SELECT … WHERE NOT EXISTS``: a write first, so on SQLite
-        the check runs under the write lock and two readers cannot both win.
+        One ``INSERT … ON CONFLICT DO NOTHING`` (``dialect.insert_if_absent``):
+        a write first, so two readers of the same message cannot both win, on
+        SQLite (its write lock) as on PostgreSQL (the second waits for the
+        first's commit, then finds the key; never a unique violation).
         """
-        values = _values(record)
-        cols = list(values)
-        taken = select(feedback.c.key).where(feedback.c.key == record.key).exists()
-        source = select(*[literal(values[c], feedback.c[c].type) for c in cols]).where(~taken)
-        res = tx.conn.execute(feedback.insert().from_select([feedback.c[c] for c in cols], source))
-        return bool(res.rowcount)
+        return insert_if_absent(tx.conn, feedback, _values(record))
 
     def set_feedback_subscriber(self, tx: Tx, key: str, subscriber_id: int) -> None:
         tx.conn.execute(
@@ -47,7 +45,7 @@ class FeedbackMixin(StoreBase):
     def subscriber_for_message(self, tx: Tx, message_id: str) -> int | None:
         """The subscriber a message the ledger sent (by its Message-ID) went to."""
         q = select(deliveries.c.subscriber_id).where(deliveries.c.message_id == message_id)
-        found = tx.conn.execute(q.limit(1)).scalar()
+        found = tx.conn.execute(q.order_by(deliveries.c.id).limit(1)).scalar()
         return int(found) if found is not None else None
 
 

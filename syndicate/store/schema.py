@@ -1,6 +1,12 @@
-"""The tables: one ``MetaData`` for every table group, and the UTC datetime type.
+"""The tables: one ``MetaData`` for every table group, and the column types they share.
 
-Everything here is dialect-neutral so that PostgreSQL can replace SQLite.
+Everything here is dialect-neutral so that PostgreSQL can replace SQLite,
+and the two types make both dialects keep the same values: ``UTCDateTime``
+(instants stored as naive UTC, handed back aware in UTC) and ``Clipped``
+(free text cut to its column: PostgreSQL refuses a longer value where SQLite
+would keep it whole). Identifiers are never clipped: their producers keep
+them within the column (``slugs.check_name``, the collectors' ids,
+``core.meta_key``).
 """
 
 from __future__ import annotations
@@ -43,15 +49,41 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
+        if value is None:
+            return None
+        if value.tzinfo is not None:  # a driver's aware value (a timestamptz): same instant
+            return value.astimezone(UTC)
+        return value.replace(tzinfo=UTC)
 
+
+class Clipped(TypeDecorator[str]):
+    """Free text (a name, a header) cut to the column's length as it goes in, on every dialect.
+
+    Only for columns nothing looks rows up by: a cut value no longer equals
+    the one given.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.length = length
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        if value is None or len(value) <= self.length:
+            return value
+        return value[: self.length - 1] + "…"
+
+
+META_KEY_LENGTH = 64  # longer keys are stored cut and hashed (core.meta_key)
 
 metadata = MetaData()
 
 meta = Table(
     "meta",
     metadata,
-    Column("key", String(64), primary_key=True),
+    Column("key", String(META_KEY_LENGTH), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
@@ -65,7 +97,7 @@ sources = Table(
     # upstream feed state (kind "feed"; see collect/feedstate.py), unused by other kinds
     Column("url", Text, nullable=True),  # in use: `location` until a permanent redirect sticks
     Column("etag", Text, nullable=True),
-    Column("last_modified", String(100), nullable=True),
+    Column("last_modified", Clipped(100), nullable=True),
     Column("redirect_url", Text, nullable=True),  # permanent-redirect candidate
     Column("redirect_count", Integer, nullable=False, default=0),
     Column("error_count", Integer, nullable=False, default=0),
@@ -80,7 +112,7 @@ categories = Table(
     "categories",
     metadata,
     Column("slug", String(100), primary_key=True),
-    Column("name", String(200), nullable=False),
+    Column("name", Clipped(200), nullable=False),
     # the text the slug was made from (网信中国); null when written as a slug
     Column("origin", String(200), nullable=True, unique=True),
     # which evidence named it: 3 config, 2 written in the post, 1 credit, 0 slug
@@ -102,7 +134,7 @@ posts = Table(
     Column("key", String(1000), nullable=False),
     Column("guid", String(1000), nullable=False),
     Column("link", Text, nullable=False),
-    Column("slug", String(300), nullable=False, default=""),
+    Column("slug", Clipped(300), nullable=False, default=""),
     Column("title", Text, nullable=False),
     Column("date", UTCDateTime, nullable=False),
     Column("date_offset", Integer, nullable=False),
@@ -113,8 +145,8 @@ posts = Table(
     Column("changed_at", UTCDateTime, nullable=False),
     Column("content_html", Text, nullable=False),
     Column("summary", Text, nullable=False),
-    Column("author", String(300), nullable=False, default=""),
-    Column("source_name", String(300), nullable=False, default=""),
+    Column("author", Clipped(300), nullable=False, default=""),
+    Column("source_name", Clipped(300), nullable=False, default=""),
     Column("original_url", Text, nullable=False, default=""),
     Column("path", Text, nullable=False, default=""),
     Column("size", BigInteger, nullable=False, default=0),
@@ -184,7 +216,7 @@ subscribers = Table(
     Column("id", Integer, primary_key=True),
     # normalized (ASCII domain) and lower-cased, so one person is one row
     Column("email", String(320), nullable=False, unique=True),
-    Column("name", String(200), nullable=False, default=""),
+    Column("name", Clipped(200), nullable=False, default=""),
     Column("categories", Text, nullable=False, default=""),  # space-separated slugs; "" = all
     Column("digests", Text, nullable=False, default=""),  # space-separated names; "" = all
     Column("status", String(20), nullable=False, default="active"),
@@ -215,7 +247,7 @@ signups = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("email", String(320), nullable=False),  # normalized, as subscribers.email
-    Column("name", String(200), nullable=False, default=""),
+    Column("name", Clipped(200), nullable=False, default=""),
     Column("categories", Text, nullable=False, default=""),  # as subscribers: "" = all
     Column("digests", Text, nullable=False, default=""),
     Column("method", String(20), nullable=False),  # form | api
@@ -242,7 +274,7 @@ subscriber_events = Table(
     Column("kind", String(30), nullable=False),
     Column("detail", Text, nullable=False, default=""),
     # the Message-ID of the bounce, complaint or reply the event came from
-    Column("message_id", String(300), nullable=True),
+    Column("message_id", Clipped(300), nullable=True),
     Index("ix_subscriber_events_subscriber", "subscriber_id", "at"),
 )
 
@@ -256,7 +288,7 @@ feedback = Table(
     Column("kind", String(30), nullable=False),  # bounce | complaint | unsubscribe | unrecognised
     Column("permanent", Boolean, nullable=True),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=True),
-    Column("message_id", String(300), nullable=True),
+    Column("message_id", Clipped(300), nullable=True),
     Column("reason", Text, nullable=False, default=""),
     Index("ix_feedback_received", "received_at"),
 )
