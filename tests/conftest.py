@@ -153,12 +153,14 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"store: {STORE_KIND} (SYNDICATE_TEST_STORE)"
 
 
-@pytest.hookimpl(tryfirst=True)  # before any fixture: no server is started for a skip
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    mark = item.get_closest_marker("sqlite_only")
-    if ON_POSTGRES and mark is not None:
-        reason = mark.args[0] if mark.args else mark.kwargs.get("reason", "")
-        pytest.skip(f"SQLite only: {reason}")
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not ON_POSTGRES:
+        return
+    for item in items:  # a skip mark: reported at the test's own line, no fixture set up
+        mark = item.get_closest_marker("sqlite_only")
+        if mark is not None:
+            reason = mark.args[0] if mark.args else mark.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
 
 
 def _on_postgres(request: pytest.FixtureRequest) -> bool:
@@ -235,6 +237,7 @@ def store_url(
 def empty_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A store with no table yet (not ``store_url``'s), e.g. to run every revision on."""
     if not _on_postgres(request):
+        (tmp_path / "empty").mkdir()  # the file is made by the first connection
         yield f"sqlite:///{tmp_path / 'empty' / 'store.db'}"
         return
     stores: PgStores = request.getfixturevalue("pg_stores")

@@ -21,7 +21,7 @@ from syndicate.config import Config, load
 from syndicate.publish.build import build
 from syndicate.store import Store, open_store
 
-from .conftest import NOW
+from .conftest import NOW, STORE_ENV, Stores
 from .test_bench_corpus import corpus
 
 N = collector.POOL_THRESHOLD + 30  # enough for the pool to be used with two workers
@@ -43,19 +43,21 @@ def _elsewhere(cfg: Config, folder: Path) -> Config:
 
 
 def test_one_worker_and_the_pool_store_and_write_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stores: Stores
 ) -> None:
     outputs, stored = [], []
     for workers, batch in (("1", 7), ("2", collector.BATCH)):
         monkeypatch.setenv("SYNDICATE_WORKERS", workers)
         monkeypatch.setattr(collector, "BATCH", batch)
-        cfg, store = _site(tmp_path / f"workers-{workers}", N, seed=5)
-        counts = collect(cfg, store, now=NOW)
-        assert (counts.new, counts.rejected) == (N, 0)
-        build(cfg, store)
-        outputs.append(_files(Path(cfg.feeds.dir)))
-        stored.append(store.posts())
-        store.close()
+        with stores.fresh() as url:  # two sites, two stores
+            monkeypatch.setenv(STORE_ENV, url)
+            cfg, store = _site(tmp_path / f"workers-{workers}", N, seed=5)
+            counts = collect(cfg, store, now=NOW)
+            assert (counts.new, counts.rejected) == (N, 0)
+            build(cfg, store)
+            outputs.append(_files(Path(cfg.feeds.dir)))
+            stored.append(store.posts())
+            store.close()
     assert len(outputs[0]) > 60
     assert outputs[0] == outputs[1]
     assert stored[0] == stored[1]

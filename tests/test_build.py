@@ -23,7 +23,7 @@ from syndicate.publish.build import build
 from syndicate.text import strip_control
 from syndicate.writer import inside
 
-from .conftest import DATA, NOW
+from .conftest import DATA, NOW, STORE_ENV
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
@@ -184,7 +184,7 @@ def test_order_newest_first_ties_by_id_and_limit(site):
     assert [i.findtext("title") for i in rss.iter("item")] == ["z", "d", "c", "b"]
 
 
-def test_byte_identical_and_nothing_written_when_unchanged(seeded, tmp_path):
+def test_byte_identical_and_nothing_written_when_unchanged(seeded, tmp_path, stores):
     result, store = built(seeded)
     assert result.written and not result.skipped
     root = feeds_dir(seeded)
@@ -206,10 +206,14 @@ def test_byte_identical_and_nothing_written_when_unchanged(seeded, tmp_path):
     from syndicate.config import load
     from syndicate.store import open_store
 
-    cfg2 = load(other)
-    store2 = open_store(cfg2.store.url)
-    collect(cfg2, store2, now=NOW + timedelta(days=3))
-    build(cfg2, store2)
+    with stores.fresh() as url, pytest.MonkeyPatch.context() as mp:
+        mp.setenv(STORE_ENV, url)  # the other store, on a server too
+        cfg2 = load(other)
+        store2 = open_store(cfg2.store.url)
+        assert store2.count_posts() == 0
+        collect(cfg2, store2, now=NOW + timedelta(days=3))
+        build(cfg2, store2)
+        store2.close()
     for p in root.rglob("*"):
         if p.is_file():
             assert (seeded.root / "feeds2" / p.relative_to(root)).read_bytes() == p.read_bytes(), p

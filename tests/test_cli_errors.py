@@ -1,21 +1,24 @@
 """Fatal errors are one line naming the file, path or key; the traceback only with debug.
 
 Real ``syndicate`` processes on real files: a store that cannot be opened
-(under a regular file, in /proc, in a read-only folder, not a database), an
-output folder that cannot be created, and a store row that no longer parses.
+(under a regular file or a database the server lacks, in /proc, in a
+read-only folder, not a database), an output folder that cannot be created,
+and a store row that no longer parses.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from .conftest import ROOT, config_text
+from syndicate.store import Store
+
+from .conftest import ROOT, STORE_ENV, config_text
 
 
 def syndicate(site, *args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
@@ -33,6 +36,15 @@ def with_store(site, url: str) -> None:
     site.write_config(config_text({"caijing": "财经"}).replace("sqlite:///var/test.db", url))
 
 
+@pytest.fixture
+def unopenable(site, monkeypatch, unopenable_store) -> list[str]:
+    """The site's store cannot be opened; what the error line must name."""
+    url, says = unopenable_store
+    with_store(site, url)
+    monkeypatch.setenv(STORE_ENV, url)  # which outranks the file
+    return says
+
+
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
     """The whole of stderr, asserted to be a single ``syndicate: error:`` line."""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -45,24 +57,19 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize(
     "command", [["status"], ["collect"], ["build"], ["jobs"], ["run", "--once"], ["health"]]
 )
-def test_store_under_a_regular_file_is_one_line_naming_the_path(site, command):
-    blocker = site.root / "file.txt"
-    blocker.write_text("not a folder")
-    with_store(site, f"sqlite:///{blocker}/db.sqlite")
+def test_unopenable_store_is_one_line_naming_it(site, unopenable, command):
     line = one_line(syndicate(site, *command))
-    assert f"{blocker}/db.sqlite" in line and "not a directory" in line, line
+    assert all(part in line for part in unopenable), line
 
 
-def test_debug_adds_the_traceback(site):
-    blocker = site.root / "file.txt"
-    blocker.write_text("not a folder")
-    with_store(site, f"sqlite:///{blocker}/db.sqlite")
+def test_debug_adds_the_traceback(site, unopenable):
     result = syndicate(site, "status", debug=True)
     assert result.returncode == 1
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("syndicate: error: store: ")
 
 
+@pytest.mark.sqlite_only("a store file in a folder nobody may write")
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
 def test_store_in_a_folder_no_one_can_write_is_one_line(site):
     # /proc refuses new files even to root
@@ -71,6 +78,7 @@ def test_store_in_a_folder_no_one_can_write_is_one_line(site):
     assert "/proc/syndicate-test.db" in line, line
 
 
+@pytest.mark.sqlite_only("a store file in a read-only folder")
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permission bits")
 def test_store_in_a_read_only_folder_is_one_line(site):
     folder = site.root / "ro"
@@ -84,6 +92,7 @@ def test_store_in_a_read_only_folder_is_one_line(site):
     assert f"{folder}/db.sqlite" in line and "ermission denied" in line, line
 
 
+@pytest.mark.sqlite_only("a file that is not a SQLite database")
 def test_store_that_is_not_a_database_is_one_line(site):
     db = site.root / "var" / "test.db"
     db.parent.mkdir()
@@ -121,8 +130,8 @@ def test_unexpected_exception_is_one_line_naming_where(site):
     site.add_seed()
     assert syndicate(site, "collect").returncode == 0
     # a run row whose counts no longer parse: nothing the code expects to handle
-    with sqlite3.connect(site.root / "var" / "test.db") as conn:
-        conn.execute("UPDATE runs SET counts = '{not json'")
+    with Store(site.cfg().store.url).begin() as conn:
+        conn.execute(text("UPDATE runs SET counts = '{not json'"))
     line = one_line(syndicate(site, "status"))
     assert "JSONDecodeError" in line and "syndicate/store/" in line, line
     result = syndicate(site, "status", debug=True)

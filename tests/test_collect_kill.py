@@ -99,9 +99,9 @@ def _syndicate(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_killed_collect_leaves_no_worker_and_next_command_closes_its_run(tmp_path):
+def test_killed_collect_leaves_no_worker_and_next_command_closes_its_run(tmp_path, store_url):
     config = _corpus_site(tmp_path)
-    store = open_store(f"sqlite:///{tmp_path / 'var' / 'test.db'}")
+    store = open_store(store_url)  # the corpus site's own (conftest's store_url)
     log = (tmp_path / "collect.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "syndicate", "--config", str(config), "collect"],

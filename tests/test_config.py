@@ -6,8 +6,11 @@ import pytest
 
 from syndicate.config import ConfigError, load
 
+from .conftest import STORE_ENV
 
-def test_example_config_loads_and_resolves_paths():
+
+def test_example_config_loads_and_resolves_paths(monkeypatch):
+    monkeypatch.delenv(STORE_ENV, raising=False)  # make test-pg names its own store there
     root = Path(__file__).resolve().parent.parent
     cfg = load(root / "schedule.yaml")
     assert cfg.site.url == "https://finews.withounder.com"
@@ -18,10 +21,25 @@ def test_example_config_loads_and_resolves_paths():
 
 
 def test_relative_paths_follow_the_config_file(site, monkeypatch, tmp_path):
+    monkeypatch.delenv(STORE_ENV, raising=False)
     monkeypatch.chdir("/")
     cfg = site.cfg()
     assert cfg.sources[0].posts == site.root / "site/_posts"
     assert cfg.store.url == f"sqlite:///{site.root / 'var/test.db'}"
+
+
+def test_store_url_env_replaces_the_url(site, monkeypatch):
+    """``store.url_env`` names a variable whose value, when set, outranks ``store.url``."""
+    monkeypatch.setenv(STORE_ENV, "postgresql+psycopg://u:secret@db.example/x")
+    assert site.cfg().store.url == "postgresql+psycopg://u:secret@db.example/x"
+    monkeypatch.setenv(STORE_ENV, "sqlite:///var/other.db")  # relative: to the config's folder
+    assert site.cfg().store.url == f"sqlite:///{site.root / 'var/other.db'}"
+    text = site.config_path.read_text(encoding="utf-8")
+    site.write_config(text.replace("store:\n", "store:\n  url_env: MY_STORE\n"))
+    monkeypatch.setenv("MY_STORE", "sqlite:///var/mine.db")
+    assert site.cfg().store.url == f"sqlite:///{site.root / 'var/mine.db'}"
+    monkeypatch.delenv("MY_STORE")
+    assert site.cfg().store.url == f"sqlite:///{site.root / 'var/test.db'}"
 
 
 def test_env_var_picks_the_file(site, monkeypatch):

@@ -7,17 +7,28 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from syndicate.digest.subscribers import Entry
 from syndicate.store import deliveries, runs
 
+from .conftest import ON_POSTGRES
 from .daemon_util import DaemonProcess, wait_for
 from .digest_support import SECRET, collect_at, configure, subscribe, write_posts
 from .smtp_server import addresses, smtp_server
 
 ENV = {"SYNDICATE_SECRET": SECRET}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A restarted daemon finds its job again: in the job store beside a SQLite store; on
+# PostgreSQL (triggers in memory) the leader catches the slot up from the slot ledger
+CAUGHT_UP = "catching up daily" if ON_POSTGRES else "keeping job daily"
+STARTED_AGAIN = "daemon started" if ON_POSTGRES else "keeping job daily"
+MISFIRE_GRACE_IGNORED = pytest.mark.xfail(
+    ON_POSTGRES,
+    strict=True,
+    reason="PostgreSQL defect (daemon.py, reported): a new leader's catch-up ignores misfire_grace",
+)
 
 
 def setup(site, port: int, jobs: str, n: int, rate: float = 0) -> list[str]:
@@ -77,6 +88,8 @@ def _daily_at(seconds_ahead: int) -> tuple[datetime, str]:
     return when, f"{when.second} {when.minute} {when.hour} * * *"
 
 
+# the first leader also starts yesterday's slot at once (a run that the stop interrupts)
+@MISFIRE_GRACE_IGNORED
 def test_missed_digest_within_grace_is_sent_once_after_restart(site):
     with smtp_server() as (server, port):
         when, cron = _daily_at(5)
@@ -94,7 +107,7 @@ def test_missed_digest_within_grace_is_sent_once_after_restart(site):
         d = DaemonProcess(site.config_path, env=ENV)
         try:
             wait_for(lambda: server.count() >= len(people), what="the catch-up edition")
-            assert "keeping job daily" in d.output()
+            assert CAUGHT_UP in d.output()
             # the last message is accepted a moment before the run is recorded: a stop
             # in between would rightly make the run `interrupted`
             wait_for(lambda: _outcomes(store, "daily") != ["running"], what="the run recorded")
@@ -102,7 +115,7 @@ def test_missed_digest_within_grace_is_sent_once_after_restart(site):
             assert d.stop() == 0
         d = DaemonProcess(site.config_path, env=ENV)
         try:
-            wait_for(lambda: "keeping job daily" in d.output(), what="second restart")
+            wait_for(lambda: STARTED_AGAIN in d.output(), what="second restart")
             time.sleep(2)
         finally:
             assert d.stop() == 0
@@ -112,6 +125,7 @@ def test_missed_digest_within_grace_is_sent_once_after_restart(site):
             assert list(daily) == ["ok"]
 
 
+@MISFIRE_GRACE_IGNORED
 def test_missed_digest_past_grace_is_skipped_and_logged(site):
     with smtp_server() as (server, port):
         when, cron = _daily_at(5)

@@ -141,7 +141,7 @@ def test_any_front_matter_is_parsed_or_named(tmp_path_factory, site_cfg, data):
 
 @given(batch=st.lists(post_bytes(), min_size=1, max_size=4))
 @settings(max_examples=max(15, settings.default.max_examples // 20))  # each is a whole collect
-def test_collect_stores_or_names_every_file(tmp_path_factory, batch):
+def test_collect_stores_or_names_every_file(tmp_path_factory, stores, batch):
     root = tmp_path_factory.mktemp("site")
     (root / "site/_posts").mkdir(parents=True)
     (root / "schedule.yaml").write_text(SITE_YAML, encoding="utf-8")
@@ -153,8 +153,13 @@ def test_collect_stores_or_names_every_file(tmp_path_factory, batch):
     cfg = load(root / "schedule.yaml")
     from syndicate.store import open_store
 
-    store = open_store(cfg.store.url)
-    c = _bounded(lambda: collect(cfg, store, now=NOW))
+    with stores.fresh() as url:  # a new store each example, on either kind of store
+        cfg = cfg.model_copy(update={"store": cfg.store.model_copy(update={"url": url})})
+        store = open_store(url)
+        try:
+            c = _bounded(lambda: collect(cfg, store, now=NOW))
+        finally:
+            store.close()
     assert c.files == len(batch) + 1
     assert c.new + c.rejected + c.skipped == c.files
     assert c.new >= 1  # the good post is stored whatever its neighbours hold

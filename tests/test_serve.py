@@ -21,7 +21,7 @@ from syndicate.collect.collector import collect
 from syndicate.publish.build import build
 from syndicate.store import Store
 
-from .conftest import NOW, Site
+from .conftest import NOW, STORE_ENV, Site
 from .serving import SECRET, LiveServer, raw
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -55,10 +55,11 @@ def own(built, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    """One built site and server for the tests that only read."""
-    with pytest.MonkeyPatch.context() as mp:
+def shared(tmp_path_factory, stores):
+    """One built site and server for the tests that only read (a store of their own)."""
+    with pytest.MonkeyPatch.context() as mp, stores.fresh() as url:
         mp.setenv("SYNDICATE_SECRET", SECRET)
+        mp.setenv(STORE_ENV, url)  # each test's own store_url replaces it in the environment
         site, store = make_built(Site(tmp_path_factory.mktemp("served")))
         with LiveServer(site.cfg()) as server:
             yield site, store, server
@@ -287,7 +288,7 @@ def test_request_bodies_are_capped(live):
     assert r.status_code == 413
 
 
-def test_healthz(shared, tmp_path):
+def test_healthz(shared, tmp_path, monkeypatch, unopenable_store):
     site, _, live = shared
     r = httpx.get(live.url + "/healthz")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
@@ -299,9 +300,9 @@ def test_healthz(shared, tmp_path):
 
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "var" / "test.db").mkdir(parents=True)  # a folder where the database should be
     text = site.config_path.read_text(encoding="utf-8")
     (broken / "schedule.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv(STORE_ENV, unopenable_store[0])
     from syndicate.config import load
 
     with LiveServer(load(broken / "schedule.yaml")) as down:

@@ -16,13 +16,16 @@ EVIL = "evil.example"
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def live(tmp_path_factory, stores):
     """A server for a site with nothing built: redirects do not depend on the files."""
-    from .conftest import Site
+    from .conftest import STORE_ENV, Site
 
-    site = Site(tmp_path_factory.mktemp("redirects"))
-    with LiveServer(site.cfg()) as server:
-        yield server
+    with stores.fresh() as url:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(STORE_ENV, url)
+            cfg = Site(tmp_path_factory.mktemp("redirects")).cfg()
+        with LiveServer(cfg) as server:
+            yield server
 
 
 @pytest.mark.parametrize(

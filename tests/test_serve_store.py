@@ -1,10 +1,12 @@
-"""`syndicate serve` fails closed when its SQLite store goes bad under it (issue #11, 8).
+"""`syndicate serve` fails closed when its store goes bad under it (issue #11, 8).
 
 An unsubscribe answered 200 must be in the store the daemon reads. When the
 file is replaced or deleted under the running server, its open connections
 still write to the old inode, and a read-only file refuses the write: in
 every such case the writes answer 503 with Retry-After, and /healthz says
-why, instead of acknowledging what is lost. Real server, real SQLite file.
+why, instead of acknowledging what is lost. Real server, real SQLite file
+(those cases are SQLite's own); a write the database refuses is tested on
+either store.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from syndicate.digest import subscribers as subs
+from syndicate.store import Store
 
 from .serving import SECRET, LiveServer, local, mail_first_edition, outbox, to, unsubscribe_url
 
@@ -110,6 +114,7 @@ def replace_with_copy(path: Path) -> None:
     os.replace(copy, path)
 
 
+@pytest.mark.sqlite_only("the store file replaced under the server")
 def test_replaced_store_refuses_writes_and_health_says_so(mailed):
     site, _ = mailed
     with LiveServer(site.cfg()) as live:
@@ -133,6 +138,7 @@ def test_replaced_store_refuses_writes_and_health_says_so(mailed):
         assert_unhealthy(live.url, "replaced")
 
 
+@pytest.mark.sqlite_only("the store file deleted under the server")
 def test_deleted_store_refuses_writes_and_is_not_recreated(mailed):
     site, _ = mailed
     path = db_file(site)
@@ -147,6 +153,7 @@ def test_deleted_store_refuses_writes_and_is_not_recreated(mailed):
         assert not path.exists()
 
 
+@pytest.mark.sqlite_only("the store file made read-only")
 @pytest.mark.parametrize("opened_first", [True, False], ids=["while-serving", "from-start"])
 def test_read_only_store_refuses_writes_until_writable(mailed, opened_first):
     """Read-only from the start (a write would fail: was 500) or made so under an open
@@ -173,27 +180,45 @@ def test_read_only_store_refuses_writes_until_writable(mailed, opened_first):
         assert_healthy(live.url)
 
 
+REFUSE = {  # a trigger that refuses every change to subscribers, per dialect
+    "sqlite": [
+        "CREATE TRIGGER refuse_writes BEFORE UPDATE ON subscribers "
+        "BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'disk I/O error (test)'; END $$",
+        "CREATE TRIGGER refuse_writes BEFORE UPDATE ON subscribers "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_writes()",
+    ],
+}
+ALLOW = {
+    "sqlite": ["DROP TRIGGER refuse_writes"],
+    "postgresql": ["DROP TRIGGER refuse_writes ON subscribers", "DROP FUNCTION refuse_writes()"],
+}
+
+
 @contextmanager
-def writes_to_subscribers_fail(path: Path) -> Iterator[None]:
-    """SQLite itself refuses every change to ``subscribers``, as a full disk or an I/O
-    error would, while every check on the file passes (a trigger, dropped after).
+def writes_to_subscribers_fail(url: str) -> Iterator[None]:
+    """The database itself refuses every change to ``subscribers``, as a full disk or an
+    I/O error would, while every check on the file passes (a trigger, dropped after).
 
     Not a connection opened while the file was read-only: SQLite's unix VFS
     hands a new connection the writable descriptor a closed one left parked
     on the same inode, so whether it is read-only depends on pool history.
     """
-    with sqlite3.connect(path) as con:
-        con.execute(
-            "CREATE TRIGGER refuse_writes BEFORE UPDATE ON subscribers "
-            "BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END"
-        )
-    con.close()
+    admin = Store(url)
+    dialect = admin.engine.dialect.name
     try:
+        with admin.begin() as conn:
+            for statement in REFUSE[dialect]:
+                conn.execute(text(statement))
         yield
     finally:
-        with sqlite3.connect(path) as con:
-            con.execute("DROP TRIGGER refuse_writes")
-        con.close()
+        with admin.begin() as conn:
+            for statement in ALLOW[dialect]:
+                conn.execute(text(statement))
+        admin.close()
 
 
 def test_a_failed_write_is_never_acknowledged(mailed):
@@ -203,7 +228,7 @@ def test_a_failed_write_is_never_acknowledged(mailed):
     with LiveServer(site.cfg()) as live:
         alice = link_for(site, ALICE, live.url)
         assert httpx.get(alice).status_code == 200
-        with writes_to_subscribers_fail(db_file(site)):
+        with writes_to_subscribers_fail(site.cfg().store.url):
             assert_healthy(live.url)
             assert_refused(one_click(alice))
             assert status_of(store, ALICE) == subs.ACTIVE

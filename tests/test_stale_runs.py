@@ -1,7 +1,7 @@
 """Which runs left ``running`` are closed: only those whose process is gone from this host.
 
 Real processes record the runs (a child that exits without finishing its run
-is a killed collect, as far as the store can tell) in a real SQLite store.
+is a killed collect, as far as the store can tell) in a real store.
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ def test_schema_2_store_gains_the_run_owner_columns(site):
         conn.execute(text("ALTER TABLE subscribers DROP COLUMN confirmed_at"))
         conn.execute(text("UPDATE meta SET value = '2' WHERE key = 'schema_version'"))
     store.close()
+    Store(store.url).upgrade()  # what open_store does on SQLite; `store upgrade` elsewhere
     again = open_store(store.url)
     assert again.schema_version() == store_mod.SCHEMA_VERSION == int(store_mod.HEAD)
     with again.connect() as conn:

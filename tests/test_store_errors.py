@@ -1,7 +1,8 @@
 """No SQLAlchemy error leaves the store: every public method raises ``StoreError`` instead.
 
 Each method is called on a store whose file was replaced by garbage after it
-was opened (the engine disposed, so the next connection reads the garbage);
+was opened (the engine disposed, so the next connection reads the garbage),
+or on PostgreSQL whose database was dropped;
 a method that works inside a caller's transaction gets a ``Tx`` whose
 connection is closed. ``ARGS`` must name every public method, so a new one
 cannot go untested.
@@ -10,6 +11,7 @@ cannot go untested.
 from __future__ import annotations
 
 import inspect
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ from syndicate.store.records import (
     Subscriber,
 )
 from syndicate.store.wrapping import UNWRAPPED
+
+from .conftest import ON_POSTGRES
+from .pg_server import PgServer
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 TX = object()  # stands for "a Tx of the caller's": replaced by one on a closed connection
@@ -200,13 +205,22 @@ def test_every_public_method_is_listed() -> None:
 
 
 @pytest.fixture
-def broken(tmp_path: Path) -> Store:
-    path = tmp_path / "store.db"
-    store = Store(f"sqlite:///{path}")
+def broken(tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    """SQLite: the file is garbage now. PostgreSQL: the database was dropped."""
+    if ON_POSTGRES:
+        pg: PgServer = request.getfixturevalue("pg_server")
+        pg.create_database("store_db")
+        store = Store(pg.url("store_db"))  # "store_db" is in the label every message ends with
+    else:
+        path = tmp_path / "store.db"
+        store = Store(f"sqlite:///{path}")
     conn = store.engine.connect()
     conn.close()
     store.closed_tx = Tx(conn)  # type: ignore[attr-defined]
     store.engine.dispose()
+    if ON_POSTGRES:
+        pg.drop_database("store_db")
+        return store
     for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         side.unlink(missing_ok=True)
     path.write_bytes(b"this is not an SQLite database\n" * 512)
@@ -219,7 +233,7 @@ def test_store_methods_raise_store_error(broken: Store, name: str) -> None:
     with pytest.raises(StoreError) as info:
         getattr(broken, name)(*args, **KWARGS.get(name, {}))
     assert info.type is StoreError or issubclass(info.type, StoreError)
-    assert "store.db" in str(info.value) or "closed" in str(info.value).lower()
+    assert re.search(r"store[._]db", str(info.value)) or "closed" in str(info.value).lower()
 
 
 def test_transaction_and_reading_raise_store_error(broken: Store) -> None:

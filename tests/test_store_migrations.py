@@ -22,6 +22,10 @@ from syndicate.store import HEAD, SCHEMA_VERSION, Store, metadata, open_store
 
 from .conftest import DATA
 
+pytestmark = pytest.mark.sqlite_only(
+    "the schema-version-2 fixture is a SQLite file of that release"
+)
+
 DUMP = DATA / "store-v2" / "store-v2.sql"
 # what the revisions after 0002 add: columns (NULL in old rows unless listed
 # in FILLED) and tables (empty after the upgrade)
