@@ -315,3 +315,53 @@ def test_one_feedback_key_claimed_by_two_transactions_at_once(site):
     other.join(30)
     assert results == [False]
     assert s.feedback_counts() == {"bounce": 1}
+
+
+@pytest.mark.pg_only
+def test_connections_the_server_ended_are_replaced(site, pg_server):
+    """A restart or failover ends the pool's connections: the next use opens new ones."""
+    s = site.store()
+    s.set_meta("k", "1")
+    with s.connect() as conn:
+        database = conn.exec_driver_sql("SELECT current_database()").scalar()
+    ended = pg_server.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid()",
+        (database,),
+    )
+    assert ended and all(ok for (ok,) in ended)
+    assert s.get_meta("k") == "1"  # not a StoreError: the dead connection was replaced
+    s.set_meta("k", "2")
+    assert s.get_meta("k") == "2"
+
+
+def test_two_upgrades_at_once_both_end_at_the_head(empty_store_url):
+    """The second waits for the first (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory
+    lock), then finds nothing to do, rather than failing on tables that now exist."""
+    import threading
+
+    results: list[object] = []
+
+    def upgrade() -> None:
+        try:
+            results.append(Store(empty_store_url).upgrade()[1].current)
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=upgrade) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [store_mod.HEAD, store_mod.HEAD]
+
+
+def test_meta_set_twice_and_the_forget_key_made_once(site):
+    s = site.store()
+    s.set_meta("k", "1")
+    s.set_meta("k", "2")
+    assert s.get_meta("k") == "2"
+    with s.transaction() as tx:
+        first = s.forget_key(tx)
+    with s.transaction() as tx:
+        assert s.forget_key(tx) == first == s.existing_forget_key(tx)

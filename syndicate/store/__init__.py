@@ -2,7 +2,7 @@
 
 ``schema`` holds the tables, ``versions`` the schema versions and their
 migrations, ``processes`` who owns a run, ``core`` the ``Store`` and its
-queries.
+queries, ``dialect`` the statements SQLite and PostgreSQL spell differently.
 """
 
 from ..errors import StoreError

@@ -8,8 +8,9 @@ and ``mailings`` (editions,
 deliveries); every public method
 they define raises ``StoreError``, never SQLAlchemy's errors (``wrapping``).
 
-The one SQLite-only piece (WAL and busy timeout pragmas) is in
-``_sqlite_pragmas`` and only runs on SQLite connections.
+The one SQLite-only piece here (WAL and busy timeout pragmas) is in
+``_sqlite_pragmas`` and only runs on SQLite connections; ``dialect`` names
+every other place where SQLite and PostgreSQL differ.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from . import versions
 from .audience import AudienceMixin
 from .cluster_state import ClusterMixin
 from .content import ContentMixin
+from .dialect import enter_wal, upsert
 from .feedback_log import FeedbackMixin
 from .history import HistoryMixin
 from .mailings import MailingsMixin
@@ -55,10 +57,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        enter_wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
 
@@ -120,8 +122,11 @@ class Store(
         self.path: Path | None = None
         if url.startswith("sqlite") and ":///" in url and ":memory:" not in url:
             self.path = Path(url.split(":///", 1)[1])
+        # a server's connections can end under the pool (a restart, a failover, an idle
+        # timeout): each is tested as it is taken, so a long-running daemon never gets one
+        options: dict[str, Any] = {} if url.startswith("sqlite") else {"pool_pre_ping": True}
         try:
-            self.engine = create_engine(url, future=True)
+            self.engine = create_engine(url, future=True, **options)
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"store.url {redact_url(url)}: {one_line(str(exc))}") from exc
         if self.engine.dialect.name == "sqlite":
@@ -221,12 +226,8 @@ class Store(
             return conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
 
     def set_meta(self, key: str, value: str) -> None:
-        key = meta_key(key)
         with self.begin() as conn:
-            if conn.execute(select(meta.c.key).where(meta.c.key == key)).first():
-                conn.execute(meta.update().where(meta.c.key == key).values(value=value))
-            else:
-                conn.execute(meta.insert().values(key=key, value=value))
+            upsert(conn, meta, {"key": meta_key(key), "value": value})
 
     def replace_meta(self, key: str, value: str | None) -> None:
         """Set ``key`` to ``value``, or delete it (None), in one commit."""

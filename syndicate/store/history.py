@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..model import DeliveryStatus, SubscriberStatus
+from .dialect import insert_if_absent
 from .records import DeliveryHistory, SubscriberEvent
 from .schema import (
     deliveries,
@@ -127,11 +128,16 @@ class HistoryMixin(StoreBase):
     # -- forgotten addresses ----------------------------------------------
 
     def forget_key(self, tx: Tx) -> str:
-        """The key of the forgotten hashes, made (and stored) the first time it is needed."""
-        key = tx.conn.execute(select(meta.c.value).where(meta.c.key == FORGET_KEY)).scalar()
+        """The key of the forgotten hashes, made (and stored) the first time it is needed.
+
+        Two first erasures at once agree on one key: the second's insert finds
+        the first's row (``insert_if_absent``), and both read the stored one.
+        """
+        query = select(meta.c.value).where(meta.c.key == FORGET_KEY)
+        key = tx.conn.execute(query).scalar()
         if key is None:
-            key = secrets.token_hex(32)
-            tx.conn.execute(meta.insert().values(key=FORGET_KEY, value=key))
+            insert_if_absent(tx.conn, meta, {"key": FORGET_KEY, "value": secrets.token_hex(32)})
+            key = tx.conn.execute(query).scalar()
         return str(key)
 
     def existing_forget_key(self, tx: Tx) -> str | None:

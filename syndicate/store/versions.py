@@ -31,10 +31,12 @@ from sqlalchemy import (
     event,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection
 
 from ..errors import StoreError
+from .dialect import enter_wal
 from .schema import meta, metadata
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ HEAD = "0006"
 SCHEMA_VERSION = int(HEAD)  # what meta.schema_version says once a store is at HEAD
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# pg_advisory_xact_lock(int4, int4) held by an upgrade on PostgreSQL: ('SYND', 2)
+UPGRADE_KEY = (0x53594E44, 2)
 
 # Alembic's own table, read without importing Alembic; never created from here.
 alembic_version = Table(
@@ -165,9 +169,9 @@ def migration_engine(url: str) -> Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=OFF")
         cur.execute("PRAGMA busy_timeout=30000")
+        enter_wal(cur)
+        cur.execute("PRAGMA foreign_keys=OFF")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -182,7 +186,15 @@ def upgrade(conn: Connection) -> tuple[Revision, Revision]:
 
     An empty store runs every revision from 0001; a legacy store is stamped
     at its schema version first; a store newer than this syndicate is refused.
+    On PostgreSQL a transaction-level advisory lock comes first, so that a
+    second upgrade started at the same moment waits, then finds the store
+    upgraded (SQLite's ``BEGIN IMMEDIATE`` does that there: ``migration_engine``).
     """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:k1, :k2)"),
+            dict(zip(("k1", "k2"), UPGRADE_KEY, strict=True)),
+        )
     before = revision(conn)
     if before.newer:
         raise StoreError(before.newer_problem())
