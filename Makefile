@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fuzz bench clean
+.PHONY: demo test test-pg lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# the same suite against PostgreSQL: tests/pg_server.py starts a throwaway server from
+# Debian's postgresql binaries, and each test gets a database of its own (tests/conftest.py)
+test-pg: $(STAMP)
+	SYNDICATE_TEST_STORE=postgresql $(BIN)/python -m pytest -q
 
 # the property tests of tests/test_fuzz.py with thousands of examples, not CI's few dozen
 fuzz: $(STAMP)

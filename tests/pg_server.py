@@ -42,6 +42,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -136,6 +137,8 @@ class PgServer:
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self._names = itertools.count(1)
+        self._admin_conn: psycopg.Connection[Any] | None = None
+        self._admin_lock = threading.Lock()
 
     # -- lifetime -----------------------------------------------------------
 
@@ -270,6 +273,10 @@ class PgServer:
     def stop(self) -> None:
         """Immediate shutdown (SIGQUIT: nothing here is worth a checkpoint), folder removed."""
         proc, self.proc = self.proc, None
+        if self._admin_conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._admin_conn.close()
+            self._admin_conn = None
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGQUIT)
@@ -325,18 +332,47 @@ class PgServer:
         dbname: str = "postgres",
     ) -> list[tuple[Any, ...]]:
         """Run one statement (autocommit) and return its rows, if any."""
+        if dbname == "postgres":
+            with self._admin() as conn:
+                cur = conn.execute(statement, params)  # type: ignore[arg-type]
+                return cur.fetchall() if cur.description else []
         with self.connect(dbname) as conn:
             cur = conn.execute(statement, params)  # type: ignore[arg-type]
             return cur.fetchall() if cur.description else []
 
+    @contextlib.contextmanager
+    def _admin(self) -> Iterator[psycopg.Connection[Any]]:
+        """The one connection to ``postgres`` kept for statements about databases.
+
+        (A connection per statement would cost more than the statement: every
+        test creates and drops a database.) One thread at a time; made again
+        when the server ended it.
+        """
+        with self._admin_lock:
+            if self._admin_conn is None or self._admin_conn.closed:
+                self._admin_conn = self.connect()
+            try:
+                yield self._admin_conn
+            except psycopg.OperationalError:
+                self._admin_conn.close()
+                self._admin_conn = None
+                raise
+
     # -- databases ------------------------------------------------------------
 
     def create_database(self, name: str, template: str | None = None) -> str:
-        """``CREATE DATABASE name`` (empty, or a copy of ``template``); the name."""
+        """``CREATE DATABASE name`` (empty, or a copy of ``template``); the name.
+
+        A copy is made file by file (PostgreSQL 15's ``STRATEGY FILE_COPY``):
+        for databases this small, twice as fast as writing it through the WAL.
+        """
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template is not None:
             statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        self.execute(statement)
+        with self._admin() as conn:
+            if template is not None and conn.info.server_version >= 150000:
+                statement += sql.SQL(" STRATEGY FILE_COPY")
+            conn.execute(statement)
         return name
 
     def new_database(self, prefix: str = "db", template: str | None = None) -> str:
@@ -345,7 +381,7 @@ class PgServer:
 
     def drop_database(self, name: str) -> None:
         """Drop ``name`` if it exists, ending the connections still open to it."""
-        with self.connect() as conn:
+        with self._admin() as conn:
             if conn.info.server_version >= 130000:
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
