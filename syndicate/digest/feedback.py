@@ -133,9 +133,10 @@ def apply(
     """
     rules = cfg.bounces
     with store.transaction() as tx:
-        # the key first, in one statement: the first write takes SQLite's lock, so
-        # two readers of one message (two runs, a webhook call replayed at once)
-        # cannot both find it new
+        # the key first, in one statement (INSERT … ON CONFLICT DO NOTHING): the
+        # first write takes SQLite's lock, and PostgreSQL makes a second insert of
+        # the key wait for the first, so two readers of one message (two runs, a
+        # webhook call replayed at once) cannot both find it new
         record = FeedbackRecord(
             key=key,
             received_at=now,
