@@ -15,7 +15,8 @@ statement that leaned on the server's clock zone would show it. Postgres
 refuses to run as root: as root (CI, containers) ``initdb`` and ``postgres``
 run as ``nobody`` (``setpriv``), with the folder handed to it. ``stop()``
 (or leaving the ``with`` block) shuts the server down at once and removes
-the folder.
+the folder; a watchdog process does the same if the test process dies
+without stopping it (SIGKILL, OOM), so no server outlives its tests.
 
 Usable from any test, for a store or for several processes sharing one::
 
@@ -41,6 +42,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -70,6 +72,22 @@ SETTINGS = {
     "log_min_error_statement": "panic",  # the tests' own refused statements are not news
 }
 START_TIMEOUT = 30.0
+# Run beside the server: when the test process dies without stopping it (SIGKILL, OOM),
+# the pipe from it closes, and this ends the server and removes its folder (in memory).
+WATCHDOG = """
+import os, shutil, signal, sys, time
+pid, root = int(sys.argv[1]), sys.argv[2]
+sys.stdin.buffer.read()
+try:
+    os.kill(pid, signal.SIGQUIT)
+    for _ in range(300):
+        os.kill(pid, 0)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+except ProcessLookupError:
+    pass
+shutil.rmtree(root, ignore_errors=True)
+"""
 
 
 class PgUnavailable(RuntimeError):
@@ -139,6 +157,7 @@ class PgServer:
         self._names = itertools.count(1)
         self._admin_conn: psycopg.Connection[Any] | None = None
         self._admin_lock = threading.Lock()
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     # -- lifetime -----------------------------------------------------------
 
@@ -256,13 +275,19 @@ class PgServer:
             try:
                 with self.connect(connect_timeout=2) as conn:
                     conn.execute("SELECT 1")
-                return True
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     raise PgUnavailable(
                         f"postgres did not answer in {START_TIMEOUT:.0f}s: {self.log_tail()}"
                     ) from None
                 time.sleep(0.05)
+                continue
+            self._watchdog = subprocess.Popen(
+                [sys.executable, "-c", WATCHDOG, str(self.proc.pid), str(self.root)],
+                stdin=subprocess.PIPE,
+                start_new_session=True,
+            )
+            return True
 
     def log_tail(self, chars: int = 500) -> str:
         try:
@@ -273,6 +298,12 @@ class PgServer:
     def stop(self) -> None:
         """Immediate shutdown (SIGQUIT: nothing here is worth a checkpoint), folder removed."""
         proc, self.proc = self.proc, None
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:  # first, so that it never signals a pid used again since
+            watchdog.kill()
+            watchdog.wait(timeout=15)
+            if watchdog.stdin is not None:
+                watchdog.stdin.close()
         if self._admin_conn is not None:
             with contextlib.suppress(psycopg.Error):
                 self._admin_conn.close()
