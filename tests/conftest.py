@@ -25,8 +25,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import queue
 import shutil
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,6 +183,10 @@ class PgStores:
         finally:
             store.close()  # no connection may stay: CREATE DATABASE … TEMPLATE needs none
 
+        self._doomed: queue.Queue[str | None] = queue.Queue()
+        self._dropper = threading.Thread(target=self._drop_all, name="drop-databases")
+        self._dropper.start()
+
     def fresh(self, prefix: str = "test") -> str:
         """A new database at the head; its URL."""
         return self.server.url(self.server.new_database(prefix, template=self.TEMPLATE))
@@ -188,6 +194,26 @@ class PgStores:
     def empty(self) -> str:
         """A new database without any table; its URL."""
         return self.server.url(self.server.new_database("empty"))
+
+    def discard(self, url: str) -> None:
+        """Drop the database of ``url`` soon (in a thread: the next test need not wait)."""
+        self._doomed.put(url.rsplit("/", 1)[1])
+
+    def _drop_all(self) -> None:
+        conn = None  # its own: creating the next test's database need not wait for it
+        while (name := self._doomed.get()) is not None:
+            try:
+                conn = conn if conn is not None and not conn.closed else self.server.connect()
+                self.server.drop_database(name, conn)
+            except Exception as exc:  # say so, and go on with the next one
+                print(f"tests/conftest.py: could not drop database {name}: {exc}")
+                conn = None
+        if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        self._doomed.put(None)
+        self._dropper.join(60)
 
 
 @pytest.fixture(scope="session")
@@ -208,8 +234,12 @@ def pg_server() -> Iterator[PgServer]:
 
 
 @pytest.fixture(scope="session")
-def pg_stores(pg_server: PgServer) -> PgStores:
-    return PgStores(pg_server)
+def pg_stores(pg_server: PgServer) -> Iterator[PgStores]:
+    stores = PgStores(pg_server)
+    try:
+        yield stores
+    finally:
+        stores.close()
 
 
 @pytest.fixture(autouse=True)
@@ -230,7 +260,7 @@ def store_url(
     try:
         yield url
     finally:
-        stores.server.drop_database(url.rsplit("/", 1)[1])
+        stores.discard(url)
 
 
 @pytest.fixture
@@ -245,7 +275,7 @@ def empty_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     try:
         yield url
     finally:
-        stores.server.drop_database(url.rsplit("/", 1)[1])
+        stores.discard(url)
 
 
 @pytest.fixture
@@ -283,7 +313,7 @@ class Stores:
         try:
             yield url
         finally:
-            self.pg.server.drop_database(url.rsplit("/", 1)[1])
+            self.pg.discard(url)
 
 
 @pytest.fixture(scope="session")

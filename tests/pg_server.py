@@ -410,9 +410,12 @@ class PgServer:
         """A database under a name not used before on this server; the name."""
         return self.create_database(f"{prefix}_{next(self._names)}", template)
 
-    def drop_database(self, name: str) -> None:
-        """Drop ``name`` if it exists, ending the connections still open to it."""
-        with self._admin() as conn:
+    def drop_database(self, name: str, conn: psycopg.Connection[Any] | None = None) -> None:
+        """Drop ``name`` if it exists, ending the connections still open to it.
+
+        ``conn``: a connection (autocommit) of the caller's to do it on, e.g. a thread's.
+        """
+        with contextlib.nullcontext(conn) if conn is not None else self._admin() as conn:
             if conn.info.server_version >= 130000:
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
