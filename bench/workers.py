@@ -4,7 +4,7 @@ A throwaway PostgreSQL (``tests/pg_server.py``) holds the store; the lean
 SMTP sink (``bench/smtp_sink.py``, in its own process, here with a clock on
 its counter) takes the mail. The site is a few dozen generated posts
 (``bench/corpus.py``) in a few categories, a daily digest
-(``cron: "0 8 * * *"``: a new leader catches up today's missed slot at once)
+(a daily slot a few seconds after the leader starts: ``slot_soon``)
 and ``daemon: {execute: queue, chunk: 500}``.
 
 Delivery rounds, one per worker count, each on its own copy of one prepared
@@ -317,7 +317,20 @@ def write_site(site: Path, seed: int) -> None:
         (posts_dir / post.name).write_text(post.text, encoding="utf-8")
 
 
-def write_config(site: Path, name: str, url: str, smtp_port: int) -> Path:
+def slot_soon(seconds: float = 3.0) -> str:
+    """A daily cron (seconds first) firing ``seconds`` from now on the site's wall clock.
+
+    A job new to the cluster has no missed slot (as for APScheduler on one
+    machine), so the edition starts when this slot comes, just after the leader.
+    """
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    when = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(seconds=seconds)
+    return f"{when.second} {when.minute} {when.hour} * * *"
+
+
+def write_config(site: Path, name: str, url: str, smtp_port: int, cron: str = "0 8 * * *") -> Path:
     text = corpus.schedule_yaml(CATEGORIES).replace(
         "  url: sqlite:///var/syndicate.db", f"  url: {url}"
     )
@@ -331,7 +344,7 @@ def write_config(site: Path, name: str, url: str, smtp_port: int) -> Path:
         "delivery:\n"
         f"  smtp: {{host: 127.0.0.1, port: {smtp_port}, batch: 100}}\n"
         "jobs:\n"
-        '  daily: {digest: daily, cron: "0 8 * * *"}\n'
+        f'  daily: {{digest: daily, cron: "{cron}"}}\n'
         "daemon:\n"
         "  execute: queue\n"
         "  chunk: 500\n"
@@ -426,6 +439,7 @@ def delivery_round(
         cpu0 = {p.pid: p.cpu() for p in procs}
         pg0 = tree_cpu_seconds(pg.proc.pid)
         t0 = time.monotonic()
+        config = write_config(site, f"w{workers}", url, sink.port, cron=slot_soon())
         leader = Proc(f"w{workers}-run", config, url, logdir, "run")
         procs.append(leader)
         # bounded: an edition that does not finish in this time is a defect to report
@@ -512,6 +526,7 @@ def failover(pg: Any, site: Path, base_db: str, logdir: Path, kills: int) -> Fai
         worker = Proc("failover-worker", config, url, logdir, "worker", "--concurrency", "1")
         procs.append(worker)
         worker.wait_for(WORKER_READY, timeout=120)
+        config = write_config(site, "failover", url, sink.port, cron=slot_soon())
         a, b = start_run(), start_run()
         leader, standby = _roles(a, b)
         # the small edition of this database goes out before anything is killed

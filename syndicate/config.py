@@ -599,6 +599,20 @@ class Config(Strict):
         return v
 
     @model_validator(mode="after")
+    def _names_fit_the_store(self) -> Config:
+        """Names the store keys rows by: PostgreSQL refuses what is longer than the column."""
+        for i, src in enumerate(self.sources):
+            if len(src.label) > 200:
+                raise ValueError(
+                    f"sources[{i}]: the name {src.label[:40]!r}… is longer than 200 characters"
+                    " (give the source a shorter `name`)"
+                )
+        for name in self.jobs:
+            if len(name) > 100:
+                raise ValueError(f"jobs: the job name {name[:40]!r}… is longer than 100 characters")
+        return self
+
+    @model_validator(mode="after")
     def _queue_needs_server(self) -> Config:
         if self.daemon.execute == "queue" and not self.store.url.startswith("postgresql"):
             raise ValueError(

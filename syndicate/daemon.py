@@ -55,7 +55,7 @@ from .lock import DaemonLock, lock_path
 from .model import RunOutcome
 from .store import open_store
 from .timeutil import now_utc, parse_duration
-from .triggers import latest_fire, make_trigger
+from .triggers import make_trigger
 
 log = logging.getLogger("syndicate.daemon")
 JOB_REF = "syndicate.jobs:run_job"
@@ -244,7 +244,9 @@ class Daemon:
         while not self._loop_ended.is_set() and not stopping.requested():
             try:
                 if first:
-                    dispatch.catch_up(self.queue, self.cfg, self.store, fence=fence)
+                    dispatch.catch_up(
+                        self.queue, self.cfg, self.store, fence=fence, known_since=self._known_since
+                    )
                     first = False
                 dispatch.sweep(self.queue, self.cfg, self.store, fence=fence)
                 if fence():
@@ -256,22 +258,29 @@ class Daemon:
                 log.exception("leader round failed")
             self._loop_ended.wait(ROUNDS * self.cfg.daemon.leader_poll)
 
+    def _known_since(self, name: str) -> datetime:
+        """When a daemon first scheduled this job definition (set now if none did)."""
+        key = f"job-since:{job_id(self.cfg, name, self.cfg.jobs[name])}"
+        stored = self.store.get_meta(key)
+        if stored:
+            return datetime.fromisoformat(stored)
+        self.store.set_meta(key, self.started.isoformat())
+        return self.started
+
     def _catch_up_inline(self) -> None:
         """A new leader that does the work itself: the slots its predecessor missed, once."""
-        now = now_utc()
-        for name, job in self.cfg.jobs.items():
-            if not job.digest:
+        for slot in jobs.overdue_slots(
+            self.cfg, self.store, now_utc(), known_since=self._known_since
+        ):
+            if slot.late:
+                jobs.record_missed(self.store, slot)
                 continue
-            fire = latest_fire(self.cfg, job, now)
-            if fire is not None and not jobs.slot_claimed(
-                self.store, name, jobs.slot_key(self.cfg, name, fire)
-            ):
-                log.info("catching up %s: slot %s was not served", name, fire)
-                jobs.set_scheduled_time(fire)
-                try:
-                    jobs.execute(self.cfg, self.store, name, scheduled=fire)
-                finally:
-                    jobs.set_scheduled_time(None)
+            log.info("catching up %s: slot %s was not served", slot.job, slot.fire)
+            jobs.set_scheduled_time(slot.fire)
+            try:
+                jobs.execute(self.cfg, self.store, slot.job, scheduled=slot.fire)
+            finally:
+                jobs.set_scheduled_time(None)
 
     def _started(self) -> None:
         self.reconcile(self.cfg)
@@ -303,6 +312,8 @@ class Daemon:
             log.info("removing job %s (no longer in the config)", stored[jid].name)
             self.scheduler.remove_job(jid, jobstore="default")
         for jid, (name, job) in wanted.items():
+            if self.clustered and job.digest:
+                self._known_since(name)  # from now on its slots are due (catch-up)
             grace = int(parse_duration(job.misfire_grace).total_seconds())
             if jid in stored:
                 log.info("keeping job %s, next run %s", name, stored[jid].next_run_time)

@@ -26,7 +26,7 @@ from . import logs, stopping
 from .config import Config
 from .model import RunOutcome
 from .store import Store
-from .timeutil import now_utc
+from .timeutil import now_utc, parse_duration
 from .triggers import job_timezone, latest_fire
 
 log = logging.getLogger("syndicate.jobs")
@@ -194,6 +194,52 @@ def due_digests(cfg: Config, store: Store, now: datetime) -> dict[str, tuple[str
         if not slot_claimed(store, job_name, key):
             due[digest.name] = (job_name, key)
     return due
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """A digest slot that passed with no run: caught up (within its grace) or recorded missed."""
+
+    job: str
+    digest: str
+    fire: datetime
+    key: str
+    late: bool  # past misfire_grace: recorded ``missed``, never sent
+
+
+def overdue_slots(
+    cfg: Config, store: Store, now: datetime, *, known_since: Callable[[str], datetime]
+) -> list[Overdue]:
+    """The slots a new leader must settle: each digest job's latest, unless already served.
+
+    A slot before ``known_since(job)`` (when any daemon first scheduled this
+    job definition) was never due, as for a job new to APScheduler's store.
+    """
+    out = []
+    for name, job in cfg.jobs.items():
+        if not job.digest:
+            continue
+        fire = latest_fire(cfg, job, now)
+        if fire is None or fire < known_since(name):
+            continue
+        key = slot_key(cfg, name, fire)
+        if slot_claimed(store, name, key):
+            continue
+        late = now - fire > parse_duration(job.misfire_grace)
+        out.append(Overdue(name, job.digest, fire, key, late))
+    return out
+
+
+def record_missed(store: Store, slot: Overdue) -> bool:
+    """Settle a slot past its grace: claimed (so once), logged and recorded ``missed``."""
+    if not claim_slot(store, slot.job, slot.key):
+        return False
+    log.warning(
+        "job %s scheduled at %s was missed past its grace time: skipped", slot.job, slot.fire
+    )
+    run = store.start_run(slot.job, RunOutcome.MISSED.value, now_utc(), slot.fire)
+    store.finish_run(run, now_utc(), RunOutcome.MISSED, {}, "missed past the grace time")
+    return True
 
 
 def _send_due_slots(

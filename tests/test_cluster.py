@@ -36,7 +36,13 @@ pytestmark = pytest.mark.pg_only
 
 ENV = {"SYNDICATE_SECRET": SECRET}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DAILY = 'jobs:\n  daily: {digest: daily, cron: "0 8 * * *"}\n'
+
+
+def daily_in(seconds: int) -> tuple[datetime, str]:
+    """A daily job whose slot is ``seconds`` from now (Shanghai wall clock, cron with seconds)."""
+    when = (datetime.now(SHANGHAI) + timedelta(seconds=seconds)).replace(microsecond=0)
+    cron = f"{when.second} {when.minute} {when.hour} * * *"
+    return when, f'jobs:\n  daily: {{digest: daily, cron: "{cron}"}}\n'
 
 
 def cli(site: Site, *args: str) -> subprocess.CompletedProcess[str]:
@@ -50,15 +56,26 @@ def cli(site: Site, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def setup_cluster(
-    site: Site, port: int, n: int, *, rate: float = 0, chunk: int = 500, jobs: str = DAILY
-) -> tuple[Store, list[str]]:
-    configure(
-        site,
-        smtp_port=port,
-        smtp_extra=f"rate: {rate}\n" if rate else "",
-        extra=jobs
-        + f"daemon: {{execute: queue, chunk: {chunk}, leader_poll: 0.5, heartbeat: 1s}}\n",
-    )
+    site: Site,
+    port: int,
+    n: int,
+    *,
+    rate: float = 0,
+    chunk: int = 500,
+    slot_in: int = 3,
+) -> tuple[Store, list[str], datetime]:
+    """Store, subscribers, and the daily slot ``slot_in`` seconds after the setup ends."""
+
+    def write(jobs: str) -> None:
+        configure(
+            site,
+            smtp_port=port,
+            smtp_extra=f"rate: {rate}\n" if rate else "",
+            extra=jobs
+            + f"daemon: {{execute: queue, chunk: {chunk}, leader_poll: 0.5, heartbeat: 1s}}\n",
+        )
+
+    write("")
     done = cli(site, "store", "upgrade")  # the schema and the queue's tables, as an operator does
     assert done.returncode == 0, done.stderr
     assert "work queue" in done.stdout
@@ -67,7 +84,9 @@ def setup_cluster(
     collect_at(site, store)
     people = list(addresses(n))
     subscribe(store, [Entry(a) for a in people])
-    return store, people
+    when, jobs = daily_in(slot_in)
+    write(jobs)
+    return store, people, when
 
 
 def worker(site: Site) -> DaemonProcess:
@@ -115,7 +134,7 @@ def test_queue_mode_needs_postgresql(site: Site, monkeypatch: pytest.MonkeyPatch
 
 def test_leader_killed_mid_edition_the_standby_leads_and_everyone_gets_one(site: Site) -> None:
     with smtp_server() as (server, port):
-        store, people = setup_cluster(site, port, 5000, rate=700)
+        store, people, _when = setup_cluster(site, port, 5000, rate=700)
         runs = [DaemonProcess(site.config_path, env=ENV)]
         wait_for(lambda: "leading from now on" in runs[0].output(), what="a leader")
         runs.append(DaemonProcess(site.config_path, env=ENV))
@@ -146,7 +165,7 @@ def test_leader_killed_mid_edition_the_standby_leads_and_everyone_gets_one(site:
 
 def test_worker_killed_mid_chunk_only_unsent_rows_go_again(site: Site) -> None:
     with smtp_server() as (server, port):
-        store, people = setup_cluster(site, port, 1200, rate=150, chunk=300)
+        store, people, _when = setup_cluster(site, port, 1200, rate=150, chunk=300)
         procs = [DaemonProcess(site.config_path, env=ENV), worker(site), worker(site)]
         try:
             wait_for(lambda: server.count() >= 100, timeout=60, what="the chunks under way")
@@ -168,7 +187,7 @@ def test_worker_killed_mid_chunk_only_unsent_rows_go_again(site: Site) -> None:
 
 def test_a_stopped_leader_is_fenced_and_exits_when_resumed(site: Site) -> None:
     with smtp_server() as (server, port):
-        store, people = setup_cluster(site, port, 50)
+        store, people, _when = setup_cluster(site, port, 50)
         first = DaemonProcess(site.config_path, env=ENV)
         wait_for(lambda: "leading from now on" in first.output(), what="a leader")
         second = DaemonProcess(site.config_path, env=ENV)
@@ -194,8 +213,14 @@ def test_a_stopped_leader_is_fenced_and_exits_when_resumed(site: Site) -> None:
 
 def test_missed_slot_caught_up_once_and_the_next_day_once_more(site: Site) -> None:
     with smtp_server() as (server, port):
-        store, people = setup_cluster(site, port, 30)
-        # every daemon was down when today's 08:00 passed: the first leader catches it up
+        store, people, when = setup_cluster(site, port, 30, slot_in=8)
+        # a leader schedules the job, then every daemon is down when its slot passes
+        first = DaemonProcess(site.config_path, env=ENV)
+        wait_for(lambda: "added job daily" in first.output(), what="the job scheduled")
+        assert first.stop() == 0
+        assert datetime.now(SHANGHAI) < when
+        wait_for(lambda: datetime.now(SHANGHAI) > when + timedelta(seconds=1), what="the slot")
+        assert server.count() == 0
         procs = [DaemonProcess(site.config_path, env=ENV), worker(site)]
         try:
             wait_for(lambda: done_count(store) == len(people), timeout=60, what="the edition")
@@ -240,7 +265,7 @@ def test_missed_slot_caught_up_once_and_the_next_day_once_more(site: Site) -> No
 def test_the_rate_is_shared_by_every_worker(site: Site) -> None:
     rate = 40.0
     with smtp_server() as (server, port):
-        store, people = setup_cluster(site, port, 120, rate=rate, chunk=20)
+        store, people, _when = setup_cluster(site, port, 120, rate=rate, chunk=20)
         procs = [DaemonProcess(site.config_path, env=ENV), worker(site), worker(site), worker(site)]
         try:
             wait_for(lambda: server.count() >= 1, timeout=60, what="the first message")

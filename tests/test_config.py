@@ -164,3 +164,21 @@ def test_templates_folder_key(site, monkeypatch):
     site.write_config(text.replace("templates: look/mine", 'templates: ""'))
     with pytest.raises(ConfigError, match=r"schedule.yaml:\d+: templates: empty path"):
         site.cfg()
+
+
+def test_names_longer_than_their_column_are_refused_at_load(site) -> None:
+    from syndicate.errors import ConfigError
+
+    site.write_config(
+        site.config_path.read_text(encoding="utf-8").replace(
+            "  - name: local\n", f"  - name: {'s' * 201}\n"
+        )
+    )
+    with pytest.raises(ConfigError, match="longer than 200 characters"):
+        site.cfg()
+    site.write_config(
+        site.config_path.read_text(encoding="utf-8").replace(f"name: {'s' * 201}", "name: local")
+        + f"jobs:\n  {'j' * 101}: {{run: collect, every: 15m}}\n"
+    )
+    with pytest.raises(ConfigError, match="job name"):
+        site.cfg()

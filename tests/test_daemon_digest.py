@@ -7,7 +7,6 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select
 
 from syndicate.digest.subscribers import Entry
@@ -24,11 +23,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # PostgreSQL (triggers in memory) the leader catches the slot up from the slot ledger
 CAUGHT_UP = "catching up daily" if ON_POSTGRES else "keeping job daily"
 STARTED_AGAIN = "daemon started" if ON_POSTGRES else "keeping job daily"
-MISFIRE_GRACE_IGNORED = pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    reason="PostgreSQL defect (daemon.py, reported): a new leader's catch-up ignores misfire_grace",
-)
 
 
 def setup(site, port: int, jobs: str, n: int, rate: float = 0) -> list[str]:
@@ -88,8 +82,6 @@ def _daily_at(seconds_ahead: int) -> tuple[datetime, str]:
     return when, f"{when.second} {when.minute} {when.hour} * * *"
 
 
-# the first leader also starts yesterday's slot at once (a run that the stop interrupts)
-@MISFIRE_GRACE_IGNORED
 def test_missed_digest_within_grace_is_sent_once_after_restart(site):
     with smtp_server() as (server, port):
         when, cron = _daily_at(5)
@@ -125,7 +117,6 @@ def test_missed_digest_within_grace_is_sent_once_after_restart(site):
             assert list(daily) == ["ok"]
 
 
-@MISFIRE_GRACE_IGNORED
 def test_missed_digest_past_grace_is_skipped_and_logged(site):
     with smtp_server() as (server, port):
         when, cron = _daily_at(5)

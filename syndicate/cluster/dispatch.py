@@ -10,7 +10,8 @@ Invariants:
   slot ledger (``compose``) and the delivery ledger (``deliver``).
 - Procrastinate's periodic tasks are not used: the APScheduler triggers of
   the leader decide when, and ``catch_up`` asks the slot ledger what a
-  previous leader missed.
+  previous leader missed (within ``misfire_grace``; older slots are recorded
+  ``missed``, as APScheduler does on one machine).
 """
 
 from __future__ import annotations
@@ -98,16 +99,27 @@ def defer_chunks(app: Any, cfg: Config, store: Store, edition_id: int) -> int:
     )
 
 
-def catch_up(app: Any, cfg: Config, store: Store, *, fence: Fence) -> int:
-    """Defer each digest whose latest slot the slot ledger has not seen (a missed one)."""
+def catch_up(
+    app: Any,
+    cfg: Config,
+    store: Store,
+    *,
+    fence: Fence,
+    known_since: Callable[[str], datetime],
+) -> int:
+    """Defer each digest slot that passed unserved within its grace; record older ones missed."""
     queued = 0
-    for digest, (job_name, key) in jobs.due_digests(cfg, store, now_utc()).items():
-        if key is None:  # a digest without a job of its own is `run --once`'s
-            continue
+    for slot in jobs.overdue_slots(cfg, store, now_utc(), known_since=known_since):
         _check(fence)
-        got = defer(app, "compose", lock=f"compose:{digest}", job=job_name, digest=digest, slot=key)
+        if slot.late:
+            jobs.record_missed(store, slot)
+            continue
+        got = defer(
+            app, "compose", lock=f"compose:{slot.digest}", job=slot.job, digest=slot.digest,
+            slot=slot.key,
+        )  # fmt: skip
         if got is not None:
-            log.info("catching up %s: slot %s was not served", digest, key)
+            log.info("catching up %s: slot %s was not served", slot.job, slot.key)
             queued += 1
     return queued
 
