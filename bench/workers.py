@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import os
 import platform
 import re
@@ -57,10 +56,11 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import corpus  # noqa: E402
+import run as bench_run  # noqa: E402  (the subscriber file bench/run.py writes)
 
 SECRET = "bench-secret-not-for-production"
 POSTS, CATEGORIES = 40, 4
-CHOICES = 10  # distinct category choices among the subscribers
+CHOICES = bench_run.CHOICES  # distinct category choices among the subscribers
 FAILOVER_SUBSCRIBERS = 200
 TICK = os.sysconf("SC_CLK_TCK")
 LEADING = "leading from now on"
@@ -354,26 +354,6 @@ def write_config(site: Path, name: str, url: str, smtp_port: int, cron: str = "0
     return path
 
 
-def write_subscribers(path: Path, count: int) -> None:
-    """Ten distinct category choices (all, one, two or three categories), as bench/run.py does."""
-    import random
-
-    slugs = [s for s, _ in corpus.category_list(CATEGORIES)]
-    rng = random.Random(42)
-    choices = [""]
-    for _ in range(1000):  # bounded: there are only so many distinct choices
-        if len(choices) == CHOICES:
-            break
-        pick = " ".join(sorted(rng.sample(slugs, rng.randint(1, min(3, len(slugs))))))
-        if pick not in choices:
-            choices.append(pick)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["email", "name", "categories"])
-        for i in range(count):
-            w.writerow([f"reader{i:06d}@example.com", f"读者{i}", choices[i % len(choices)]])
-
-
 # -- the store's view ------------------------------------------------------------------
 
 
@@ -599,7 +579,7 @@ def prepare(pg: Any, site: Path, name: str, subscribers: int) -> str:
     out = syndicate(config, url, "collect")
     say(f"   {out.strip().splitlines()[-1]}")
     csv_path = site / f"subscribers-{subscribers}.csv"
-    write_subscribers(csv_path, subscribers)
+    bench_run.write_subscribers(csv_path, subscribers, CATEGORIES)
     t = time.monotonic()
     out = syndicate(config, url, "subscribers", "import", str(csv_path))
     say(f"   {out.strip().splitlines()[-1]} ({time.monotonic() - t:.1f}s)")

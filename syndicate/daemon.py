@@ -52,7 +52,6 @@ from . import jobs, stopping
 from .config import Config, JobConfig, load
 from .errors import ConfigError
 from .lock import DaemonLock, lock_path
-from .model import RunOutcome
 from .store import open_store
 from .timeutil import now_utc, parse_duration
 from .triggers import make_trigger
@@ -336,17 +335,7 @@ class Daemon:
     def _on_event(self, event: JobExecutionEvent) -> None:
         name = event.job_id.rsplit("-", 1)[0]
         if event.code == EVENT_JOB_MISSED:
-            log.warning(
-                "job %s scheduled at %s was missed past its grace time: skipped",
-                name,
-                event.scheduled_run_time,
-            )
-            run = self.store.start_run(
-                name, RunOutcome.MISSED.value, now_utc(), event.scheduled_run_time
-            )
-            self.store.finish_run(
-                run, now_utc(), RunOutcome.MISSED, {}, "missed past the grace time"
-            )
+            jobs.log_missed(self.store, name, event.scheduled_run_time)
         elif event.code == EVENT_JOB_ERROR:
             log.error("job %s failed: %s", name, event.exception)
 

@@ -234,12 +234,15 @@ def record_missed(store: Store, slot: Overdue) -> bool:
     """Settle a slot past its grace: claimed (so once), logged and recorded ``missed``."""
     if not claim_slot(store, slot.job, slot.key):
         return False
-    log.warning(
-        "job %s scheduled at %s was missed past its grace time: skipped", slot.job, slot.fire
-    )
-    run = store.start_run(slot.job, RunOutcome.MISSED.value, now_utc(), slot.fire)
-    store.finish_run(run, now_utc(), RunOutcome.MISSED, {}, "missed past the grace time")
+    log_missed(store, slot.job, slot.fire)
     return True
+
+
+def log_missed(store: Store, job: str, fire: datetime | None) -> None:
+    """A run that never happened: logged and recorded ``missed`` (shown by ``status``)."""
+    log.warning("job %s scheduled at %s was missed past its grace time: skipped", job, fire)
+    run = store.start_run(job, RunOutcome.MISSED.value, now_utc(), fire)
+    store.finish_run(run, now_utc(), RunOutcome.MISSED, {}, "missed past the grace time")
 
 
 def _send_due_slots(

@@ -38,7 +38,8 @@ import pytest
 from syndicate.config import Config, StoreConfig, load
 from syndicate.store import Store, open_store
 
-from .pg_server import PgServer, PgUnavailable
+from .pg_server import PgServer
+from .pg_server import pg_server as started_server
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "000_d77b2b9e883b6d94.txt"
@@ -222,15 +223,8 @@ def pg_server() -> Iterator[PgServer]:
 
     (pytest keeps a session fixture's skip: the server is tried once.)
     """
-    server = PgServer()
-    try:
-        server.start()
-    except PgUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
+    with started_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -77,15 +77,15 @@ def defer_job(
         slot = scheduled or latest_fire(cfg, job, now_utc())
         key = jobs.slot_key(cfg, name, slot) if slot is not None else None
         _check(fence)
-        queued += (
-            defer(
-                app, "compose", lock=f"compose:{job.digest}", job=name, digest=job.digest, slot=key
-            )
-            is not None
-        )
+        queued += _defer_compose(app, name, job.digest, key) is not None
     else:  # pipeline: `run --once` only, never the daemon's
         log.warning("job %s: step %s is not run through the queue; skipped", name, step)
     return queued
+
+
+def _defer_compose(app: Any, job: str, digest: str, slot: str | None) -> int | None:
+    """One ``compose`` per digest waiting at a time (its slot decides the rest)."""
+    return defer(app, "compose", lock=f"compose:{digest}", job=job, digest=digest, slot=slot)
 
 
 def defer_chunks(app: Any, cfg: Config, store: Store, edition_id: int) -> int:
@@ -114,11 +114,7 @@ def catch_up(
         if slot.late:
             jobs.record_missed(store, slot)
             continue
-        got = defer(
-            app, "compose", lock=f"compose:{slot.digest}", job=slot.job, digest=slot.digest,
-            slot=slot.key,
-        )  # fmt: skip
-        if got is not None:
+        if _defer_compose(app, slot.job, slot.digest, slot.key) is not None:
             log.info("catching up %s: slot %s was not served", slot.job, slot.key)
             queued += 1
     return queued
