@@ -69,6 +69,7 @@ class FeedServer:
                     server.requests.append((self.path, headers))
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                self.counted = True
                 try:
                     route = server.routes.get(self.path)
                     reply = route(headers) if route else Reply(404, b"not found")
@@ -76,12 +77,21 @@ class FeedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up, as it should
                 finally:
+                    self._uncount()
+
+            def _uncount(self) -> None:
+                # Before the first byte goes out: the client cannot start its
+                # next request on this lane until it has read this reply, so
+                # the count never overlaps one lane's consecutive fetches.
+                if self.counted:
+                    self.counted = False
                     with server._lock:
                         server.in_flight -= 1
 
             def _send(self, reply: Reply) -> None:
                 if reply.delay and server.stop.wait(reply.delay):
                     return
+                self._uncount()
                 self.send_response(reply.status)
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
