@@ -84,15 +84,24 @@ def compose(text: str, max_bytes: int = MAX_BYTES) -> Node | None:
 
     ``max_bytes`` counts characters, which is what the caller has in hand.
     """
+    loader = BoundedLoader(_checked_length(text, max_bytes))
+    try:
+        return _compose(loader, text)
+    finally:
+        loader.dispose()
+
+
+def _checked_length(text: str, max_bytes: int) -> str:
     if len(text) > max_bytes:
         raise YamlError(f"document too large ({len(text):,} characters > {max_bytes:,})")
-    loader = BoundedLoader(text)
+    return text
+
+
+def _compose(loader: BoundedLoader, text: str) -> Node | None:
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
         raise _error(exc) from None
-    finally:
-        loader.dispose()
     if node is not None:
         check_size(node, max(MAX_NODES, len(text)))
     return node
@@ -100,9 +109,16 @@ def compose(text: str, max_bytes: int = MAX_BYTES) -> Node | None:
 
 def construct(node: Node | None) -> Any:
     """The Python value of a node tree from ``compose``."""
+    loader = BoundedLoader("")
+    try:
+        return _construct(loader, node)
+    finally:
+        loader.dispose()
+
+
+def _construct(loader: BoundedLoader, node: Node | None) -> Any:
     if node is None:
         return None
-    loader = BoundedLoader("")
     try:
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
@@ -111,13 +127,15 @@ def construct(node: Node | None) -> Any:
         # PyYAML's constructors fail outside its own error types on odd tagged values
         # (``!!float ''`` is an IndexError, ``!!int 0xzz`` a ValueError)
         raise YamlError(f"invalid value: {type(exc).__name__}: {exc}") from None
-    finally:
-        loader.dispose()
 
 
 def load(text: str, max_bytes: int = MAX_BYTES) -> Any:
-    """``yaml.safe_load`` with the bounds of this module."""
-    return construct(compose(text, max_bytes))
+    """``yaml.safe_load`` with the bounds of this module, on one loader (one per post)."""
+    loader = BoundedLoader(_checked_length(text, max_bytes))
+    try:
+        return _construct(loader, _compose(loader, text))
+    finally:
+        loader.dispose()
 
 
 def _error(exc: yaml.YAMLError) -> YamlError:

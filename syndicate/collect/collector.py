@@ -249,9 +249,7 @@ def _warm_up() -> None:
     """
     import pypinyin  # noqa: F401
 
-    from . import clean  # noqa: F401  (nh3, lxml)
-
-    post_files.markdown()
+    from . import clean, markup  # noqa: F401  (nh3, lxml, cmark)
 
 
 def _parse_all(

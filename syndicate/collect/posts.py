@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -33,13 +33,8 @@ from ..terms import guess_slug
 from ..text import strip_control
 from ..timeutil import parse_date
 
-if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
-    from markdown_it.rules_core import StateCore
-    from markdown_it.token import Token
-
-# markdown-it, nh3 and lxml (via .clean) are imported where a post is parsed: a collect
-# that finds nothing changed only stats files, and starts ~40 ms sooner without them.
+# cmark, nh3 and lxml (via .markup and .clean) are imported where a post is parsed: a
+# collect that finds nothing changed only stats files, and starts sooner without them.
 
 NAME_RE = re.compile(r"^(\d{2,4}-\d{1,2}-\d{1,2})-(.+?)(\.[^.]+)$")
 # matches exactly the names NAME_RE matches (greedy or lazy, the same strings), but
@@ -48,90 +43,10 @@ _NAME_OK_RE = re.compile(r"^\d{2,4}-\d{1,2}-\d{1,2}-.+\.[^.]+$")
 FRONT_MATTER_RE = re.compile(
     r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE
 )
-MARKDOWN_EXTS = {".md", ".markdown", ".mkdown", ".mkdn", ".mkd", ".mdown"}
 SKIP_DIRS = {".git", "_site", "node_modules", "vendor", ".jekyll-cache", ".sass-cache"}
 # a longer guid (a permalink of hundreds of categories) is hashed, as an upstream
 # entry's id is (entries.MAX_ID): the store's guid column holds 1000 characters
 MAX_GUID = 900
-
-_md: MarkdownIt | None = None
-
-
-def markdown() -> MarkdownIt:
-    global _md
-    if _md is None:
-        from markdown_it import MarkdownIt
-
-        # kramdown-like: raw HTML passes through (the seed body is HTML in Markdown)
-        _md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-        _md.core.ruler.at("inline", _InlineCache())
-    return _md
-
-
-class _InlineCache:
-    """markdown-it's core ``inline`` rule, remembering the tokens of paragraphs seen twice.
-
-    Every post of a site ends with the same navigation paragraph
-    (``[返回…](//…)｜[返回首页](//…/)``), and markdown-it's pure-Python inline
-    tokenizer is the larger part of rendering a post that is otherwise raw
-    HTML. A paragraph's inline tokens depend only on its text and on the
-    document's link reference definitions, so a paragraph is served from here
-    only in documents without any, always as a fresh copy (later core rules
-    edit the tokens in place). Text seen once is only remembered, not copied,
-    so the unique lines of each post cost nothing extra.
-    """
-
-    SEEN = 4096  # distinct paragraph texts remembered as seen once
-    CACHED = 512  # distinct paragraph texts whose tokens are kept
-
-    def __init__(self) -> None:
-        self.seen: dict[str, None] = {}
-        self.tokens: dict[str, list[Token]] = {}
-
-    def __call__(self, state: StateCore) -> None:
-        parse = state.md.inline.parse
-        references = state.env.get("references")
-        for token in state.tokens:
-            if token.type != "inline":
-                continue
-            if token.children is None:
-                token.children = []
-            text = token.content
-            if references or token.children:
-                parse(text, state.md, state.env, token.children)
-                continue
-            cached = self.tokens.get(text)
-            if cached is not None:
-                token.children.extend(_copy_token(t) for t in cached)
-                continue
-            parse(text, state.md, state.env, token.children)
-            if text in self.seen:
-                if len(self.tokens) < self.CACHED:
-                    self.tokens[text] = [_copy_token(t) for t in token.children]
-            else:
-                if len(self.seen) >= self.SEEN:
-                    self.seen.clear()
-                self.seen[text] = None
-
-
-def _copy_token(t: Token) -> Token:
-    from markdown_it.token import Token
-
-    return Token(
-        type=t.type,
-        tag=t.tag,
-        nesting=t.nesting,
-        attrs=dict(t.attrs),
-        map=list(t.map) if t.map is not None else None,
-        level=t.level,
-        children=[_copy_token(c) for c in t.children] if t.children is not None else None,
-        content=t.content,
-        markup=t.markup,
-        info=t.info,
-        meta=dict(t.meta),
-        block=t.block,
-        hidden=t.hidden,
-    )
 
 
 @dataclass(slots=True)
@@ -507,8 +422,10 @@ def _parse_text(
     if len(guid) > MAX_GUID:
         guid = "sha256:" + hashlib.sha256(guid.encode("utf-8", "surrogatepass")).hexdigest()
 
+    from . import markup
+
     body = text[m.end() :]
-    html = markdown().render(body) if ext.lower() in MARKDOWN_EXTS else body
+    html = markup.render(body) if ext.lower() in markup.EXTENSIONS else body
     cleaned = clean_html(html, link, ctx.rules)
     if not cleaned.html.strip():
         raise _Reject("empty body")
