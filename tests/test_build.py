@@ -375,3 +375,34 @@ def test_websub_hub_link_and_ping(seeded, hub):
         f"/feeds/{k}.{f}" for k in ("all", "caijing") for f in ("rss", "atom", "json")
     }
     assert len(result.ping_errors) == 6 and "500" in result.ping_errors[0]
+
+
+@pytest.mark.parametrize("excerpt_only", [False, True])
+def test_formats_rendered_together_equal_each_alone(seeded, excerpt_only):
+    # the build renders a feed's formats from one set of entries and one feedgen
+    # generator; a format must not see what rendering another left behind
+    from dataclasses import replace
+
+    from syndicate.publish import formats
+    from syndicate.publish.build import specs
+
+    seeded.extend_config("feeds:\n  hub: https://hub.example/\n")
+    seeded.post(
+        "2022-02-14-d.md",
+        title="第四篇",
+        categories="caijing",
+        body="正文。\n\n（文章来源：新华社）\n\n<http://finews.zning.xyz/x?infoCode=1>",
+    )
+    _, store = built(seeded)
+    cfg = seeded.cfg()
+    spec = replace(
+        next(s for s in specs(cfg, store) if s.key == "caijing"), excerpt_only=excerpt_only
+    )
+    posts = store.posts(category="caijing", limit=cfg.feeds.limit)
+    assert any(p.original_url for p in posts)
+    together = formats.render(cfg, spec, posts, ["rss", "atom", "json"])
+    assert together["rss"] == formats.rss_bytes(cfg, spec, posts)
+    assert together["atom"] == formats.atom_bytes(cfg, spec, posts)
+    assert together["json"] == formats.json_bytes(cfg, spec, posts)
+    assert together == formats.render(cfg, spec, posts, ["json", "atom", "rss"])
+    assert b'rel="hub"' in together["atom"] and b'rel="hub"' in together["rss"]

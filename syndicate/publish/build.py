@@ -28,7 +28,7 @@ from ..store import Store
 from ..store.records import FeedHead
 from ..terms import CategoryRegistry
 from ..writer import Output
-from .formats import EPOCH, RENDERERS, FeedSpec, feed_updated
+from .formats import EPOCH, FORMATS, FeedSpec, feed_updated, render
 from .listing import Listing, index_bytes, opml_bytes, snippet, subscribe_snippet
 from .websub import ping
 
@@ -201,8 +201,8 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
             out.unchanged.extend(names)  # same entries as last time: same bytes, not rendered
         else:
             rendered = store.posts(category=category, tag=tag, limit=limit)
-            for fmt in cfg.feeds.formats:
-                out.put(f"{spec.key}.{fmt}", RENDERERS[fmt](cfg, spec, rendered))
+            for fmt, data in render(cfg, spec, rendered, cfg.feeds.formats).items():
+                out.put(f"{spec.key}.{fmt}", data)
             posts = rendered
         result.feeds += 1
         newest_overall = max(newest_overall, feed_updated(posts))
@@ -237,7 +237,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         changed_feeds = [
             f"{cfg.feeds_base_url}{name}"
             for name in out.written
-            if name.rsplit(".", 1)[-1] in RENDERERS
+            if name.rsplit(".", 1)[-1] in FORMATS
         ]
         result.ping_errors = ping(cfg.feeds.hub, changed_feeds)
     store.set_meta(

@@ -78,7 +78,34 @@ def _author(cfg: Config, post: Post) -> str:
     return post.author or cfg.site.author or cfg.site.title
 
 
-def _generator(cfg: Config, spec: FeedSpec, posts: list[Post], fmt: str) -> FeedGenerator:
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A post's strings as every format writes them, cleaned once per feed, not per format."""
+
+    post: Post
+    title: str
+    summary: str  # the summary, or the title when there is none
+    content: str
+    author: str
+    source_name: str
+
+
+def _entries(cfg: Config, posts: Sequence[Post]) -> list[_Entry]:
+    return [
+        _Entry(
+            post,
+            _clean(post.display_title),
+            _clean(post.summary or post.display_title),
+            _clean(post.content_html),
+            _author(cfg, post),
+            _clean(post.source_name),
+        )
+        for post in posts
+    ]
+
+
+def _generator(cfg: Config, spec: FeedSpec, entries: list[_Entry]) -> FeedGenerator:
+    """One generator for both XML formats: the entries are added once, links per format."""
     from feedgen.feed import FeedGenerator  # a build that renders nothing never loads it
 
     fg = FeedGenerator()
@@ -90,36 +117,39 @@ def _generator(cfg: Config, spec: FeedSpec, posts: list[Post], fmt: str) -> Feed
     fg.language(cfg.site.language)
     fg.author({"name": cfg.site.author or cfg.site.title})
     fg.generator("syndicate", version=__version__, uri="https://pypi.org/project/syndicate/")
-    # self first, alternate last: RSS takes its channel <link> from the last link
-    fg.link(href=spec.self_url(cfg, fmt), rel="self", type=MEDIA_TYPES[fmt])
-    if cfg.feeds.hub and fmt == "atom":
-        fg.link(href=cfg.feeds.hub, rel="hub")
-    fg.link(href=spec.home_url, rel="alternate", type="text/html")
-    updated = feed_updated(posts)
+    updated = feed_updated([e.post for e in entries])
     fg.updated(updated)  # also lastBuildDate
-    if posts:
-        fg.pubDate(_seconds(max(p.date for p in posts)))
-    for post in posts:
+    if entries:
+        fg.pubDate(_seconds(max(e.post.date for e in entries)))
+    for e in entries:
+        post = e.post
         fe = fg.add_entry(order="append")
         fe.id(post.guid)
         fe.guid(post.guid, permalink=post.guid == post.link)
-        fe.title(_clean(post.display_title))
+        fe.title(e.title)
         fe.link(href=post.link, rel="alternate", type="text/html")
         if post.original_url:
-            fe.source(url=post.original_url, title=_clean(post.source_name or cfg.site.title))
+            fe.source(url=post.original_url, title=e.source_name or _clean(cfg.site.title))
         fe.published(_seconds(post.date))
         fe.updated(_seconds(post.updated))
-        author = _author(cfg, post)
-        fe.author({"name": author})
-        fe.dc.dc_creator(author)
+        fe.author({"name": e.author})
+        fe.dc.dc_creator(e.author)
         for c in post.categories:
             fe.category(term=c.slug, label=c.name, scheme=f"{cfg.site.url}/category/")
         for t in post.tags:
             fe.category(term=t.slug, label=t.name, scheme=f"{cfg.site.url}/tag/")
-        fe.summary(_clean(post.summary or post.display_title))
+        fe.summary(e.summary)
         if not spec.excerpt_only:
-            fe.content(_clean(post.content_html), type="html")
+            fe.content(e.content, type="html")
     return fg
+
+
+def _links(fg: FeedGenerator, cfg: Config, spec: FeedSpec, fmt: str) -> None:
+    # self first, alternate last: RSS takes its channel <link> from the last link
+    fg.link(href=spec.self_url(cfg, fmt), rel="self", type=MEDIA_TYPES[fmt], replace=True)
+    if cfg.feeds.hub and fmt == "atom":
+        fg.link(href=cfg.feeds.hub, rel="hub")
+    fg.link(href=spec.home_url, rel="alternate", type="text/html")
 
 
 def _serialize(root: etree._Element, xsl_href: str) -> bytes:
@@ -129,8 +159,8 @@ def _serialize(root: etree._Element, xsl_href: str) -> bytes:
     return etree.tostring(tree, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
 
-def rss_bytes(cfg: Config, spec: FeedSpec, posts: list[Post]) -> bytes:
-    fg = _generator(cfg, spec, posts, "rss")
+def _rss(cfg: Config, spec: FeedSpec, fg: FeedGenerator) -> bytes:
+    _links(fg, cfg, spec, "rss")
     root, _ = fg._create_rss()  # the tree, so we can add the stylesheet and hub
     channel = root.find("channel")
     assert channel is not None
@@ -148,14 +178,14 @@ def rss_bytes(cfg: Config, spec: FeedSpec, posts: list[Post]) -> bytes:
     return _serialize(root, spec.xsl_href)
 
 
-def atom_bytes(cfg: Config, spec: FeedSpec, posts: list[Post]) -> bytes:
-    fg = _generator(cfg, spec, posts, "atom")
+def _atom(cfg: Config, spec: FeedSpec, fg: FeedGenerator, entries: list[_Entry]) -> bytes:
+    _links(fg, cfg, spec, "atom")
     root, _ = fg._create_atom()
     # feedgen 1.0 drops rel/type/title on entry links (a shadowed variable), which
     # would turn the "via" link into a second alternate; write entry links here.
     # (feedgen's tree uses un-namespaced tags under a default xmlns)
-    entries = root.findall("entry")
-    for entry, post in zip(entries, posts, strict=True):
+    for entry, e in zip(root.findall("entry"), entries, strict=True):
+        post = e.post
         for old in entry.findall("link") + entry.findall("source"):
             entry.remove(old)
         title = entry.find("title")
@@ -164,13 +194,13 @@ def atom_bytes(cfg: Config, spec: FeedSpec, posts: list[Post]) -> bytes:
         title.addnext(alt)
         if post.original_url:
             via = etree.Element("link", href=post.original_url, rel="via")
-            if post.source_name:
-                via.set("title", _clean(post.source_name))
+            if e.source_name:
+                via.set("title", e.source_name)
             alt.addnext(via)
     return _serialize(root, spec.xsl_href)
 
 
-def json_bytes(cfg: Config, spec: FeedSpec, posts: list[Post]) -> bytes:
+def _json(cfg: Config, spec: FeedSpec, entries: list[_Entry]) -> bytes:
     feed: dict[str, object] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": _clean(spec.title),
@@ -183,27 +213,24 @@ def json_bytes(cfg: Config, spec: FeedSpec, posts: list[Post]) -> bytes:
     if cfg.feeds.hub:
         feed["hubs"] = [{"type": "WebSub", "url": cfg.feeds.hub}]
     items = []
-    for post in posts:
-        item: dict[str, object] = {
-            "id": post.guid,
-            "url": post.link,
-            "title": _clean(post.display_title),
-        }
+    for e in entries:
+        post = e.post
+        item: dict[str, object] = {"id": post.guid, "url": post.link, "title": e.title}
         if post.original_url:
             item["external_url"] = post.original_url
         if not spec.excerpt_only:
-            item["content_html"] = _clean(post.content_html)
+            item["content_html"] = e.content
         else:
-            item["content_text"] = _clean(post.summary or post.display_title)
+            item["content_text"] = e.summary
         item["summary"] = _clean(post.summary)
         item["date_published"] = _seconds(post.date).isoformat()
         item["date_modified"] = _seconds(post.updated).isoformat()
-        item["authors"] = [{"name": _author(cfg, post)}]
+        item["authors"] = [{"name": e.author}]
         item["tags"] = [c.name for c in post.categories] + [t.name for t in post.tags]
         item["language"] = cfg.site.language
         extension = {
             "categories": [{"slug": c.slug, "name": c.name} for c in post.categories],
-            "source_name": _clean(post.source_name),
+            "source_name": e.source_name,
         }
         item["_syndicate"] = extension
         items.append(item)
@@ -211,4 +238,37 @@ def json_bytes(cfg: Config, spec: FeedSpec, posts: list[Post]) -> bytes:
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-RENDERERS = {"rss": rss_bytes, "atom": atom_bytes, "json": json_bytes}
+FORMATS = ("rss", "atom", "json")
+
+
+def render(
+    cfg: Config, spec: FeedSpec, posts: Sequence[Post], formats: Sequence[str]
+) -> dict[str, bytes]:
+    """Each requested format of one feed; per-entry work is done once for all of them."""
+    entries = _entries(cfg, posts)
+    out: dict[str, bytes] = {}
+    fg = _generator(cfg, spec, entries) if {"rss", "atom"} & set(formats) else None
+    for fmt in formats:
+        if fmt == "rss":
+            assert fg is not None
+            out[fmt] = _rss(cfg, spec, fg)
+        elif fmt == "atom":
+            assert fg is not None
+            out[fmt] = _atom(cfg, spec, fg, entries)
+        elif fmt == "json":
+            out[fmt] = _json(cfg, spec, entries)
+        else:
+            raise ValueError(f"unknown feed format {fmt!r}")
+    return out
+
+
+def rss_bytes(cfg: Config, spec: FeedSpec, posts: Sequence[Post]) -> bytes:
+    return render(cfg, spec, posts, ["rss"])["rss"]
+
+
+def atom_bytes(cfg: Config, spec: FeedSpec, posts: Sequence[Post]) -> bytes:
+    return render(cfg, spec, posts, ["atom"])["atom"]
+
+
+def json_bytes(cfg: Config, spec: FeedSpec, posts: Sequence[Post]) -> bytes:
+    return render(cfg, spec, posts, ["json"])["json"]
