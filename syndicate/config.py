@@ -495,6 +495,22 @@ class DaemonConfig(Strict):
     leader_poll: float = Field(2.0, gt=0, le=30)
     # a todo task older than this (or a running one whose worker went silent) is stuck
     stuck_after: str = "10m"
+    # `run` collects and builds as soon as a posts folder changes (inotify), not only on
+    # the collect job's trigger; where inotify is refused the daemon logs it and goes on
+    watch: bool = True
+    # seconds without a new change before a watch-triggered run starts (a `git pull`
+    # of 500 files settles into one run); longer bursts are cut at watch_max_wait
+    watch_settle: float = Field(0.2, ge=0.02, le=10)
+    watch_max_wait: float = Field(5.0, ge=0.1, le=120)
+
+    @model_validator(mode="after")
+    def _watch_waits(self) -> DaemonConfig:
+        if self.watch_max_wait < self.watch_settle:
+            raise ValueError(
+                f"watch_max_wait ({self.watch_max_wait:g}s) is shorter than watch_settle"
+                f" ({self.watch_settle:g}s): a burst would be cut before it could settle"
+            )
+        return self
 
 
 def url_origin(url: str) -> str:

@@ -17,13 +17,20 @@
 - SIGTERM/SIGINT: set the stop flag (steps stop at a unit boundary), shut the
   scheduler down waiting for the running job, exit 0 within
   ``daemon.shutdown_timeout``. SIGHUP: reload schedule.yaml; an invalid file
-  is logged and the old schedule kept.
+  is logged and the old schedule kept, and the watched folders are re-read.
+- ``daemon.watch``: a change in a posts folder (``collect/watch.py``) queues one
+  run of the collect job (and what it chains: build, which pings the hub) on
+  the same single worker as the scheduled jobs, so no two collects overlap;
+  changes arriving while that run waits are merged into it, changes arriving
+  while it runs queue exactly one more. Only a leader watches (a standby never
+  reaches the scheduler); with ``execute: queue`` the run defers the tasks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -49,6 +56,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from . import jobs, stopping
+from .collect.watch import Batch, Watcher, watched_folders
 from .config import Config, JobConfig, load
 from .errors import ConfigError
 from .lock import DaemonLock, lock_path
@@ -97,6 +105,18 @@ def jobs_db(cfg: Config) -> Path:
     return lock_path(cfg).with_name("jobs.sqlite")
 
 
+def watch_job(cfg: Config) -> str | None:
+    """The job a watched change runs: the first collect job not chained to another.
+
+    Its run chains what the config chains (``build: {after: collect}``), so a
+    watched change takes exactly the scheduled path: collect, build, hub ping.
+    """
+    for name, job in cfg.jobs.items():
+        if cfg.job_step(name) == "collect" and job.after is None:
+            return name
+    return None
+
+
 class Daemon:
     def __init__(self, config_path: str | os.PathLike[str] | None) -> None:
         self.config_path = config_path
@@ -113,6 +133,12 @@ class Daemon:
         self.leadership: Any = None  # cluster.leadership.Leadership when clustered
         self.node: Any = None  # cluster.nodes.NodeBeat when clustered
         self.queue: Any = None  # the Procrastinate app the leader defers to (execute: queue)
+        self._runtime_dispatch: Any = None  # what jobs.Runtime defers through (execute: queue)
+        self.watcher: Watcher | None = None
+        self._watch_switch = threading.Lock()  # start and reload replace the watcher
+        self._watch_lock = threading.Lock()
+        self._watch_pending: Batch | None = None  # changes no watch run has taken yet
+        self._watch_ids = itertools.count(1)
 
     # -- lifecycle ------------------------------------------------------
 
@@ -142,6 +168,7 @@ class Daemon:
 
             self.queue = make_app(self.cfg, role="leader").open()
             dispatch = self._dispatch
+        self._runtime_dispatch = dispatch
         jobs.set_runtime(jobs.Runtime(self.cfg, self.store, dispatch))
         # a leader of a cluster keeps its triggers in memory: no job store is ever
         # shared, and what a previous leader missed is found in the slot ledger
@@ -151,7 +178,8 @@ class Daemon:
             else SQLAlchemyJobStore(url=f"sqlite:///{jobs_db(self.cfg)}")
         )
         self.scheduler = BlockingScheduler(
-            jobstores={"default": jobstore},
+            # "watch": the one-off runs a watched change queues (in memory, never reconciled)
+            jobstores={"default": jobstore, "watch": MemoryJobStore()},
             executors={"default": SlotExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=self.cfg.site.tz,
@@ -172,6 +200,8 @@ class Daemon:
                 self.scheduler.start()
         finally:
             self._loop_ended.set()
+            if self.watcher is not None:
+                self.watcher.stop()
             self._write_health(state="stopped")
             jobs.set_runtime(None)
             if self.queue is not None:
@@ -290,6 +320,102 @@ class Daemon:
             threading.Thread(target=self._leader_rounds, name="leader-rounds", daemon=True).start()
         elif self.clustered and self.scheduler is not None:
             self.scheduler.add_job(self._catch_up_inline, id="catch-up", name="catch-up")
+        self._switch_watch(self.cfg)
+
+    # -- watching the posts folders ----------------------------------------
+
+    def _switch_watch(self, cfg: Config) -> None:
+        """Watch what ``cfg`` says (maybe nothing), replacing a watcher that watches otherwise."""
+        with self._watch_switch:
+            folders: dict[str, str] = {}
+            if not cfg.daemon.watch:
+                pass
+            elif watch_job(cfg) is None:
+                log.info("daemon.watch: no job runs collect; the posts folders are not watched")
+            else:
+                folders = watched_folders(cfg)
+            old = self.watcher
+            same = (
+                old is not None
+                and old.alive
+                and old.folders == folders
+                and (old.settle, old.max_wait)
+                == (cfg.daemon.watch_settle, cfg.daemon.watch_max_wait)
+            )
+            if same or stopping.requested():
+                return
+            if old is not None:
+                old.stop()
+                self.watcher = None
+            if folders:
+                self.watcher = Watcher(
+                    folders,
+                    self._on_changes,
+                    settle=cfg.daemon.watch_settle,
+                    max_wait=cfg.daemon.watch_max_wait,
+                ).start()
+
+    def _on_changes(self, batch: Batch) -> None:
+        """From the watcher's thread: merge into the waiting run, or queue one."""
+        if stopping.requested() or self.scheduler is None:
+            return
+        with self._watch_lock:
+            waiting = self._watch_pending is not None
+            self._watch_pending = (
+                batch if self._watch_pending is None else self._watch_pending.merge(batch)
+            )
+        if waiting:
+            return
+        try:
+            # a fresh id each time: APScheduler refuses a second instance of a job id
+            # (max_instances) while the first still runs, and the change would be lost
+            self.scheduler.add_job(
+                self._watch_run,
+                id=f"watch-{next(self._watch_ids)}",
+                name="watch",
+                jobstore="watch",
+                misfire_grace_time=None,
+            )
+        except Exception:  # the scheduler is shutting down: the next start collects anyway
+            log.exception("daemon.watch: cannot queue a run")
+
+    def _watch_run(self) -> None:
+        """On the scheduler's worker: collect (and what the config chains) for the changes."""
+        with self._watch_lock:
+            batch, self._watch_pending = self._watch_pending, None
+        cfg = self.cfg
+        name = watch_job(cfg)
+        if batch is None or name is None or stopping.requested():
+            return
+        where = ", ".join(sorted(batch.sources))
+        # one changed source of several: collect that one only (a due upstream feed
+        # would otherwise hold the new post back for its fetch)
+        only = next(iter(batch.sources)) if len(batch.sources) == 1 < len(cfg.sources) else None
+        extra = {
+            "ctx_job": "watch",
+            "ctx_changes": batch.changes,
+            "ctx_sources": sorted(batch.sources),
+        }
+        if self.queue is not None:
+            result = self._dispatch(name, None)
+            latency = time.time() - batch.first
+            log.info(
+                "watch: %d change(s) in %s: %s %s %.2fs after the first change (workers build)",
+                batch.changes, where, name, result, latency,
+                extra={**extra, "ctx_latency": round(latency, 3)},
+            )  # fmt: skip
+            return
+        outcome = jobs.execute(cfg, self.store, name, source=only)
+        latency = time.time() - batch.first
+        steps = _flatten(outcome)
+        built = [o for o in steps if o.step == "build"]
+        done = " → ".join(f"{o.job} {o.outcome}" for o in steps)
+        what = "feeds written" if any(o.changed for o in built) else "no feed changed"
+        log.info(
+            "watch: %d change(s) in %s: %s; %s %.2fs after the first change",
+            batch.changes, where, done, what, latency,
+            extra={**extra, "ctx_latency": round(latency, 3)},
+        )  # fmt: skip
 
     def _heartbeat(self) -> None:
         beat = max(1.0, parse_duration(self.cfg.daemon.heartbeat).total_seconds())
@@ -352,6 +478,8 @@ class Daemon:
             "received %s: finishing the running job, then exiting", signal.Signals(signum).name
         )
         stopping.STOP.set()
+        if self.watcher is not None:
+            self.watcher.stop_event.set()  # joined in run(): not in a signal handler
         threading.Thread(target=self._shutdown, name="shutdown", daemon=True).start()
 
     def _shutdown(self) -> None:
@@ -387,8 +515,10 @@ class Daemon:
             log.error("reload refused, keeping the running schedule:\n%s", exc)
             return
         self.cfg = cfg
-        jobs.set_runtime(jobs.Runtime(cfg, self.store))
+        # the leader of a queue keeps deferring after a reload (execute is not reloaded)
+        jobs.set_runtime(jobs.Runtime(cfg, self.store, self._runtime_dispatch))
         self.reconcile(cfg)
+        self._switch_watch(cfg)
         log.info("reloaded %s: %d jobs", cfg.path, len(cfg.jobs))
 
     # -- health ---------------------------------------------------------
@@ -401,6 +531,9 @@ class Daemon:
             "started": self.started.isoformat(),
             "heartbeat": now_utc().isoformat(),
             "jobs": {},
+            "watching": sorted(self.watcher.folders)
+            if self.watcher and self.watcher.watching
+            else [],
         }
         if self.scheduler is not None and state == "running":
             for job in self.scheduler.get_jobs(jobstore="default"):
@@ -412,6 +545,13 @@ class Daemon:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
         os.replace(tmp, path)
+
+
+def _flatten(outcome: jobs.JobOutcome) -> list[jobs.JobOutcome]:
+    out = [outcome]
+    for c in outcome.chained:
+        out.extend(_flatten(c))
+    return out
 
 
 def stored_jobs(cfg: Config) -> dict[str, datetime | None]:

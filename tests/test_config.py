@@ -182,3 +182,15 @@ def test_names_longer_than_their_column_are_refused_at_load(site) -> None:
     )
     with pytest.raises(ConfigError, match="job name"):
         site.cfg()
+
+
+def test_daemon_watch_defaults_on_and_its_waits_are_checked(site):
+    cfg = site.cfg()
+    assert cfg.daemon.watch is True
+    assert cfg.daemon.watch_settle < cfg.daemon.watch_max_wait
+    site.extend_config("daemon: {watch_settle: 3, watch_max_wait: 1}\n")
+    with pytest.raises(ConfigError, match=r"daemon: watch_max_wait \(1s\) is shorter"):
+        site.cfg()
+    site.write_config(site.config_path.read_text().replace("watch_settle: 3", "watch_settle: 0"))
+    with pytest.raises(ConfigError, match=r"daemon.watch_settle: Input should be greater"):
+        site.cfg()
