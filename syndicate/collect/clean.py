@@ -9,6 +9,7 @@ has no spaces to cut at.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -134,11 +135,17 @@ def _is_navigation(el: lxml.html.HtmlElement, nav_re: re.Pattern[str]) -> bool:
     return bool(_SEPARATORS_RE.match(rest))
 
 
+@functools.lru_cache(maxsize=64)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    # once per run, not per post: re.compile's own cache costs more than this lookup
+    return re.compile(pattern)
+
+
 def clean_html(html: str, base_url: str, rules: CleanRules) -> Cleaned:
     safe = sanitize(html)
     root = lxml.html.fragment_fromstring(safe or "", create_parent="div")
-    credit_re = re.compile(rules.credit)
-    nav_re = re.compile(rules.navigation)
+    credit_re = _pattern(rules.credit)
+    nav_re = _pattern(rules.navigation)
     source_name = ""
     original_url = ""
 
