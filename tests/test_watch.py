@@ -7,6 +7,7 @@ checked on the daemon object with a real scheduler and a stand-in collect.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import threading
@@ -264,6 +265,8 @@ def test_new_edited_and_deleted_posts_reach_the_feed_without_the_trigger(watch_s
         wait_for(lambda: "改过的标题" not in feed_text(watch_site), what="the deletion")
         assert count_runs(store, "collect") >= collects + 3  # the hourly trigger never fired
         assert "watch: 1 change(s) in local: collect ok → build ok; feeds written" in d.output()
+        health = json.loads((watch_site.root / "var" / "health.json").read_text(encoding="utf-8"))
+        assert health["watching"] == [str(watch_site.posts)]
     finally:
         t0 = time.monotonic()
         code = d.stop()

@@ -120,7 +120,9 @@ def run(obj: Ctx, once: bool) -> None:
     others stand by and take over when it dies; a leader that loses its lock
     exits 75 for its service manager to restart it as a standby. With
     daemon.execute: queue the leader only defers tasks to `syndicate worker`s.
-    SIGTERM or SIGINT finish the running unit of work and exit 0; SIGHUP
+    With daemon.watch (the default) a saved post file starts the collect job
+    (and its build) as soon as the posts folder settles, without waiting for
+    its trigger. SIGTERM or SIGINT finish the running unit of work and exit 0; SIGHUP
     reloads schedule.yaml (an invalid file is refused and the old schedule kept).
     With --once, run the whole pipeline a single time: what `make demo` and
     a system cron call.
