@@ -2,6 +2,10 @@
 
 Handlers can refuse chosen recipients (550) or answer 451 to the first
 DATA, so the sender's retry and failure paths run against real SMTP.
+aiosmtpd reads commands from a buffered stream, so it serves pipelined
+commands correctly, but does not say so; the Recorder adds PIPELINING to its
+EHLO answer (unless told not to), so the sender's pipelined path (RFC 2920)
+is the one the tests exercise.
 """
 
 from __future__ import annotations
@@ -36,9 +40,18 @@ class Recorder:
     refuse: set[str] = field(default_factory=set)  # 550 at RCPT
     greylist: set[str] = field(default_factory=set)  # 451 at RCPT, every time
     tempfail_data: int = 0  # answer 451 to this many DATA commands first
+    pipelining: bool = True  # offer PIPELINING in the EHLO answer
     received: list[Received] = field(default_factory=list)
     tempfailed: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any

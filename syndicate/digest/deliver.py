@@ -8,6 +8,8 @@ A server that cannot be used at all raises DeliveryAborted.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import mailbox
 import os
@@ -23,6 +25,7 @@ from typing import Protocol
 
 from ..config import Config, SmtpConfig
 from ..errors import DeliveryAborted
+from . import wire
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,9 @@ class Outcome:
     # so it is neither retried now nor sent through another relay (the next run does,
     # with the same Message-ID)
     uncertain: bool = False
+    # accepted but not yet durable (a staged Maildir file): the ledger may mark it
+    # sent only after the transport's ``sync``
+    synced: bool = True
 
 
 class Transport(Protocol):
@@ -120,9 +126,10 @@ def _fsync_dir(path: Path) -> None:
 class MaildirTransport:
     """A standard Maildir (cur/ new/ tmp/) that mutt, Thunderbird or dovecot can read.
 
-    mailbox.Maildir writes and fsyncs the file in tmp/, then links it into
-    new/; new/ is synced too, so a message the ledger marks sent survives a
-    power cut.
+    ``send`` (one message, e.g. a confirmation mail): mailbox.Maildir writes
+    and fsyncs the file in tmp/, then links it into new/; new/ is synced
+    too, so a message the ledger marks sent survives a power cut. The digest
+    stages its messages and syncs them in batches (``stage``, ``sync``).
     """
 
     def __init__(self, path: Path) -> None:
@@ -135,6 +142,7 @@ class MaildirTransport:
             for sub in ("tmp", "new", "cur"):
                 (self.path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
             self.box = mailbox.Maildir(str(self.path), factory=None, create=True)
+            self._staged: list[tuple[int, Path, Path]] = []
         except OSError as exc:
             raise DeliveryAborted(f"cannot create the Maildir {self.path}: {exc}") from None
 
@@ -155,7 +163,68 @@ class MaildirTransport:
             raise DeliveryAborted(f"cannot write to the Maildir {self.path}: {exc}") from None
         return Outcome(ok=True, detail=str(file))
 
+    # -- staged delivery (the digest): one durability point per batch ----------
+    #
+    # Per message a file is written to tmp/ under a name made from its Message-ID,
+    # which is the same for the same edition and subscriber whenever it is built.
+    # ``sync`` fsyncs the staged files, renames them into new/ and fsyncs new/ once;
+    # only then does the sender mark their rows sent. So a row marked sent is a
+    # complete file in new/ that survives a power cut, as with ``send``, and a crash
+    # before that leaves the rows unmarked: the next run writes the same names again
+    # and the rename replaces any copy that had already reached new/, so nobody gets
+    # a message twice (unless a mail client had already moved that copy to cur/:
+    # the one message in flight, as over SMTP, here at most a batch).
+
+    linesep = b"\n"  # what the digest builds for this transport: mutt reads LF files
+    sync_every = 64  # messages staged between two durability points
+
+    def stage(self, sender: str, recipient: str, data: bytes, message_id: str) -> Outcome:
+        """Write the message to tmp/; ``sync`` makes it durable and puts it in new/."""
+        head = f"Return-Path: <{sender}>\n".encode("ascii", "replace") if sender else b""
+        if not wire.is_wire(data, b"\n"):
+            data = data.replace(b"\r\n", b"\n")
+        name = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32] + ".syndicate"
+        tmp, final = self.path / "tmp" / f"{name}.{os.getpid()}", self.path / "new" / name
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+            try:
+                chunks = [head, data] if head else [data]
+                todo = len(head) + len(data)
+                while todo:
+                    todo -= os.writev(fd, chunks)
+                    if todo:  # a short write (rare on a file): the rest, one copy
+                        chunks = [(head + data)[-todo:]]
+            except OSError:
+                os.close(fd)
+                raise
+        except OSError as exc:  # a full disk is everybody's problem, not one address's
+            raise DeliveryAborted(f"cannot write to the Maildir {self.path}: {exc}") from None
+        self._staged.append((fd, tmp, final))
+        return Outcome(ok=True, detail=str(final), synced=False)
+
+    def sync(self) -> None:
+        """Every staged message durable, then in new/: only now may the ledger mark them sent."""
+        staged, self._staged = self._staged, []
+        try:
+            for fd, _, _ in staged:
+                os.fsync(fd)
+            for _, tmp, final in staged:
+                os.rename(tmp, final)  # replaces a copy left by a run that died before its sync
+            if staged:
+                _fsync_dir(self.path / "new")
+        except OSError as exc:
+            raise DeliveryAborted(f"cannot write to the Maildir {self.path}: {exc}") from None
+        finally:
+            for fd, _, _ in staged:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
     def close(self) -> None:
+        for fd, tmp, _ in self._staged:  # never synced: the rows stay unmarked, the files go
+            with contextlib.suppress(OSError):
+                os.close(fd)
+                tmp.unlink()
+        self._staged = []
         self.box.close()
 
 
@@ -211,6 +280,10 @@ class SmtpTransport:
                 )
             else:
                 conn = smtplib.SMTP(c.host, c.port, local_hostname=helo, timeout=c.timeout)
+            # the content and its "." line go in two writes; Nagle's algorithm would hold
+            # the second until the server acknowledged the first (a delayed ACK: ~40 ms)
+            if conn.sock is not None:
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.ehlo()
             if c.starttls:
                 conn.starttls(context=ssl.create_default_context())
@@ -282,20 +355,14 @@ class SmtpTransport:
         try:
             self._pace()
             conn = self.conn
-            code, answer = conn.mail(sender)
-            if code != 250:
-                self._rset()
-                if 500 <= code < 600:  # the sender itself is refused: no message can go
-                    raise DeliveryAborted(
-                        f"{self.label}: sender {sender} refused: {code} {_text(answer)}"
-                    )
-                return self._failure(code, answer)
-            code, answer = conn.rcpt(recipient)
-            if code not in (250, 251):
-                self._rset()
+            if conn.has_extn("pipelining") and (sender + recipient).isascii():
+                code, answer = self._envelope_pipelined(conn, sender, recipient)
+            else:
+                code, answer = self._envelope(conn, sender, recipient)
+            if code != 354:
                 return self._failure(code, answer)
             try:
-                code, answer = conn.data(data)
+                code, answer = self._content(conn, data)
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._drop()
                 detail = f"no answer after the message was sent: {type(exc).__name__}: {exc}"
@@ -304,15 +371,71 @@ class SmtpTransport:
             if code != 250:
                 return self._failure(code, answer)
             return Outcome(ok=True, code=code, detail=f"{code} {_text(answer)}")
-        except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
-            self._rset()
-            return self._failure(exc.smtp_code, exc.smtp_error)
         except smtplib.SMTPResponseException as exc:
             self._drop()
             return self._failure(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             return Outcome(ok=False, detail=f"{type(exc).__name__}: {exc}", connection=True)
+
+    def _sender_refused(self, sender: str, code: int, answer: bytes) -> None:
+        """MAIL refused: 5xx means no message can go (DeliveryAborted); 4xx is for now."""
+        if 500 <= code < 600:
+            raise DeliveryAborted(f"{self.label}: sender {sender} refused: {code} {_text(answer)}")
+
+    def _envelope(self, conn: smtplib.SMTP, sender: str, recipient: str) -> tuple[int, bytes]:
+        """MAIL, RCPT and DATA one reply at a time; (354, …) when the content may follow."""
+        code, answer = conn.mail(sender)
+        if code != 250:
+            self._rset()
+            self._sender_refused(sender, code, answer)
+            return code, answer
+        code, answer = conn.rcpt(recipient)
+        if code not in (250, 251):
+            self._rset()
+            return code, answer
+        conn.putcmd("data")
+        code, answer = conn.getreply()
+        if code != 354:
+            self._rset()
+        return code, answer
+
+    def _envelope_pipelined(
+        self, conn: smtplib.SMTP, sender: str, recipient: str
+    ) -> tuple[int, bytes]:
+        """MAIL, RCPT and DATA in one write (RFC 2920), their three replies read in order.
+
+        Hand-written: smtplib sends one command and waits for its reply. A
+        refusal is the first reply that is not a success, so an RCPT refused
+        (with DATA then refused for want of recipients) is that recipient's
+        outcome; a server that still answers DATA with 354 gets an empty
+        content ended at once, which it cannot deliver to nobody, then RSET.
+        """
+        conn.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
+        mail, rcpt, data = conn.getreply(), conn.getreply(), conn.getreply()
+        if mail[0] == 250 and rcpt[0] in (250, 251) and data[0] == 354:
+            return data
+        if data[0] == 354:  # DATA accepted although MAIL or RCPT was not: end it empty
+            conn.send(b".\r\n")
+            conn.getreply()
+        self._rset()
+        if mail[0] != 250:
+            self._sender_refused(sender, *mail)
+            return mail
+        return rcpt if rcpt[0] not in (250, 251) else data
+
+    @staticmethod
+    def _content(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+        """The message and its ``.`` line, then the server's answer.
+
+        Hand-written instead of ``smtplib.SMTP.data``, which dot-stuffs the
+        whole message again on every call: digest messages come already in
+        final form (``wire``), anything else goes through ``wire.to_smtp``.
+        """
+        body = wire.to_smtp(data)
+        conn.send(body)
+        conn.send(b".\r\n" if body.endswith(wire.CRLF) else b"\r\n.\r\n")
+        return conn.getreply()
 
     def _failure(self, code: int, answer: bytes | str) -> Outcome:
         if code == 421:  # the server is closing the connection

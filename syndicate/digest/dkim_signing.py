@@ -11,6 +11,7 @@ from __future__ import annotations
 import dkim
 
 from ..config import DkimConfig
+from . import wire
 
 # what a receiver needs intact to trust the message and its unsubscribe headers
 SIGNED_HEADERS = (
@@ -49,7 +50,11 @@ class Signer:
             canonicalize=(b"relaxed", b"relaxed"),
             include_headers=[h for h in SIGNED_HEADERS if h in present],
         )
-        return bytes(header) + data
+        signed = bytes(header) + data
+        if wire.is_wire(data) and wire.safe_lines(bytes(header), wire.CRLF):
+            # still in final form: the signature's folded lines start with a space
+            return wire.mark(signed, linesep=wire.CRLF, message_id=data.message_id)
+        return signed
 
 
 def signer_for(cfg: DkimConfig | None) -> Signer | None:

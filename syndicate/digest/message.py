@@ -1,10 +1,16 @@
 """The e-mail itself: multipart/alternative (text/plain, then text/html), UTF-8, RFC 2047 headers.
 
 ``reference()`` builds each message with ``EmailMessage`` and the SMTP
-policy. ``build()`` produces the same bytes faster: per variant it keeps the
-serialized MIME skeleton, and per subscriber it folds only the three
-personal headers and base64-encodes the filled-in bodies. A test checks the
-two byte for byte.
+policy. ``build()`` produces the same message faster: per variant it keeps
+the serialized MIME skeleton and the base64 of the constant text between
+the personal parts (``splice``), and per subscriber it folds only the three
+personal headers and encodes only the personal values. The headers and MIME
+structure are the reference's bytes; the base64 bodies decode to the same
+bytes, with shorter lines where a personal piece ends (tests check both).
+
+The result is a ``wire.WireMessage`` in final form for its line end (CRLF
+for SMTP, LF for a Maildir): no line of it starts with a dot, as headers,
+boundaries and base64 lines never do, so no transport scans it again.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html as html_lib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,9 +31,10 @@ from urllib.parse import quote, urlsplit
 
 from ..config import Config, DigestConfig
 from ..text import display_name
-from . import tokens
+from . import tokens, wire
 from .compose import EditionPlan
 from .render import Placeholders, Rendered
+from .splice import encode_text
 from .subscribers import Subscriber
 
 # headers made of <URL> lists: folded between entries, never RFC 2047-encoded
@@ -62,27 +70,48 @@ def _header(name: str, value: Any) -> bytes:
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 
 
+# a display name the policy writes as one "b" encoded word: a single word without
+# ASCII specials, spaces or controls, with non-ASCII letters in it
+_ONE_WORD = re.compile(r'^[^\x00-\x20\x7f()<>@,;:\\".\[\]]+$')
+# characters the "q" encoding writes as themselves (email._encoded_words)
+_Q_PLAIN = frozenset(b"-!*+/" + bytes(range(ord("a"), ord("z") + 1)))
+_Q_PLAIN |= frozenset(bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("0"), ord("9") + 1)))
+
+
+def _encoded_name(display: str) -> str | None:
+    """The policy's encoded word for a one-word non-ASCII name, or None for any other name.
+
+    The policy picks "q" unless "b" is at least 5 characters shorter
+    (``email._encoded_words.encode``); only the "b" case is written here.
+    """
+    if display.isascii() or not _ONE_WORD.match(display):
+        return None
+    raw = display.encode("utf-8")
+    q_len = sum(1 if c in _Q_PLAIN or c == 0x20 else 3 for c in raw)
+    b_len = (len(raw) + 2) // 3 * 4
+    if q_len - b_len < 5:
+        return None
+    return f"=?utf-8?b?{base64.b64encode(raw).decode('ascii')}?="
+
+
 def _personal_header(name: str, value: Any) -> bytes:
-    """The per-subscriber headers; the common short ASCII forms are written directly
+    """The per-subscriber headers; the common short forms are written directly
     (the same bytes as the policy, which costs ten times more), the rest by the policy."""
     if name == "List-Unsubscribe":
         return POLICY.fold_binary(name, value)  # our own fold: no parsing needed
     if name == "To":
         display, addr = value.display_name, value.addr_spec
         if display and not _PLAIN_NAME.match(display):
-            return _header(name, value)
+            word = _encoded_name(display)
+            if word is None:
+                return _header(name, value)
+            display = word
         line = f"To: {display} <{addr}>" if display else f"To: {addr}"
     else:
         line = f"{name}: {value}"
     if len(line) <= (POLICY.max_line_length or 78) and line.isascii():
         return line.encode("ascii") + _CRLF
     return _header(name, value)
-
-
-def _body(text: str) -> bytes:
-    """What ``set_content(cte="base64")`` puts in a part: CRLF lines, base64 at 76 columns."""
-    data = base64.b64encode(_CRLF.join(text.encode("utf-8").splitlines()) + _CRLF)
-    return b"".join(data[i : i + 76] + _CRLF for i in range(0, len(data), 76))
 
 
 @dataclass(frozen=True)
@@ -121,7 +150,7 @@ class MessageFactory:
         list_label = digest.list_id or f"{digest.name}.{self.host}"
         self.list_id = f"{cfg.site.title} {digest.name} <{list_label}>"
         self.mailto = digest.unsubscribe_mailto or f"unsubscribe@{self.host}"
-        self._skeletons: dict[str, _Skeleton] = {}
+        self._skeletons: dict[tuple[str, bytes], _Skeleton] = {}
 
     # -- per subscriber values --------------------------------------------
 
@@ -217,9 +246,9 @@ class MessageFactory:
         msg.set_boundary(self.boundary(rendered))
         return msg
 
-    def _skeleton(self, rendered: Rendered) -> _Skeleton:
+    def _skeleton(self, rendered: Rendered, linesep: bytes) -> _Skeleton:
         # the skeleton depends on the subject only (the boundary is made from it)
-        cached = self._skeletons.get(rendered.subject)
+        cached = self._skeletons.get((rendered.subject, linesep))
         if cached is not None:
             return cached
         mime = EmailMessage(policy=POLICY)
@@ -236,23 +265,43 @@ class MessageFactory:
             (name, None if value is None else _header(name, value))
             for name, value in self._headers(rendered)
         ]
+        if linesep != _CRLF:
+            head = [(n, None if h is None else h.replace(_CRLF, linesep)) for n, h in head]
+            before, between, after = (b.replace(_CRLF, linesep) for b in (before, between, after))
+        constant = b"".join([*(h for _, h in head if h is not None), before, between, after])
+        if not wire.safe_lines(constant, linesep):  # cannot happen: see the module docstring
+            raise AssertionError("a header or boundary line starts with a dot")
         skeleton = _Skeleton(head, before, between, after)
         if len(self._skeletons) > 64:
             self._skeletons.clear()
-        self._skeletons[rendered.subject] = skeleton
+        self._skeletons[(rendered.subject, linesep)] = skeleton
         return skeleton
 
-    def build(self, rendered: Rendered, sub: Subscriber) -> tuple[str, bytes]:
-        """(Message-ID, the message bytes with CRLF line ends) for one subscriber."""
-        sk = self._skeleton(rendered)
+    def build(
+        self, rendered: Rendered, sub: Subscriber, linesep: bytes = _CRLF
+    ) -> tuple[str, bytes]:
+        """(Message-ID, the message): a ``WireMessage`` whose lines end in ``linesep``."""
+        sk = self._skeleton(rendered, linesep)
         values = self.personal(sub)
         personal = self._personal_headers(sub, values)
-        parts = [h if h is not None else _personal_header(n, personal[n]) for n, h in sk.head]
-        parts += [
-            sk.before_text,
-            _body(rendered.text_for(self.ph, values)),
-            sk.between,
-            _body(rendered.html_for(self.ph, values)),
-            sk.after_html,
-        ]
-        return personal["Message-ID"], b"".join(parts)
+        parts = []
+        for name, h in sk.head:
+            if h is None:
+                h = _personal_header(name, personal[name])
+                if linesep != _CRLF:
+                    h = h.replace(_CRLF, linesep)
+            parts.append(h)
+        text = rendered.spliced(self.ph, "text", linesep).fill(
+            {k: v.encode("utf-8") for k, v in values.items()}
+        )
+        if text is None:
+            text = encode_text(rendered.text_for(self.ph, values), linesep)
+        html = rendered.spliced(self.ph, "html", linesep).fill(
+            {k: html_lib.escape(v).encode("utf-8") for k, v in values.items()}
+        )
+        if html is None:
+            html = encode_text(rendered.html_for(self.ph, values), linesep)
+        parts += [sk.before_text, text, sk.between, html, sk.after_html]
+        message_id = personal["Message-ID"]
+        data = wire.mark(b"".join(parts), linesep=linesep, message_id=message_id)
+        return message_id, data

@@ -26,6 +26,7 @@ from .. import templating
 from ..config import Config, DigestConfig
 from ..errors import DigestError
 from .compose import EditionView, SectionView
+from .splice import Spliced
 
 logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
 logging.getLogger("cssutils").setLevel(logging.CRITICAL)
@@ -69,12 +70,22 @@ class Rendered:
     trimmed: int  # items replaced by "N more" links to stay under the size budget
     size: int  # bytes of HTML (with markers)
     _split: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+    _spliced: dict[tuple[str, bytes], Spliced] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def _parts(self, ph: Placeholders, which: str) -> list[str]:
         # split once per variant, so filling in is a join, not a scan of the whole text
         if which not in self._split:
             self._split[which] = ph.split(getattr(self, which))
         return self._split[which]
+
+    def spliced(self, ph: Placeholders, which: str, linesep: bytes) -> Spliced:
+        """The base64 of ``which`` ("text" or "html") with the constant runs encoded once."""
+        key = (which, linesep)
+        if key not in self._spliced:
+            self._spliced[key] = Spliced(self._parts(ph, which), linesep)
+        return self._spliced[key]
 
     def html_for(self, ph: Placeholders, values: Mapping[str, str]) -> str:
         escaped = {k: html_lib.escape(v) for k, v in values.items()}

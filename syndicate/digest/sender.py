@@ -6,6 +6,12 @@ connection each) send them from a small bounded queue, so the next message
 is being built while the server digests the last one. Either way a row is
 marked sent in its own commit right after the server accepted it: at a crash
 only the messages in flight (one per connection) can go out twice.
+
+Messages are built in the line ends of the transport they go to (CRLF for
+SMTP, LF for a Maildir) and in final form (``wire``), so no transport scans
+them again. A Maildir transport stages its files and makes them durable once
+per batch (``MaildirTransport.sync``); their rows are marked sent after that
+sync, never before, and a re-run rewrites the same files (see deliver.py).
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from ..errors import DeliveryAborted
 from ..model import Post
 from ..store import Store
 from ..timeutil import now_utc
-from . import compose, ledger
+from . import compose, ledger, wire
 from .compose import EditionPlan
-from .deliver import Outcome, Transport
+from .deliver import MaildirTransport, Outcome, Transport
 from .dkim_signing import signer_for
 from .message import MessageFactory
 from .render import Rendered, Renderer
@@ -79,6 +85,8 @@ class Sender:
         self.lock = threading.Lock()
         self.abort: DeliveryAborted | None = None
         self.queue: queue.Queue[_Job | None] | None = None
+        self.linesep: bytes = getattr(transports[0], "linesep", wire.CRLF)
+        self.unsynced: list[tuple[_Job, Outcome]] = []  # staged in a Maildir, not yet durable
         self.threads: list[threading.Thread] = []
         if len(transports) > 1:
             self.queue = queue.Queue(maxsize=2 * len(transports))
@@ -106,17 +114,42 @@ class Sender:
             reason = "no posts in the chosen categories"
             ledger.mark_skipped(self.store, c, reason=reason, now=now_utc())
             return
-        message_id, data = self.factory.build(rendered, sub)
-        if self.signer is not None:
+        if self.signer is not None:  # signed in CRLF form (dkimpy canonicalizes that)
+            message_id, data = self.factory.build(rendered, sub)
             data = self.signer.sign(data)
-        job = _Job(c, message_id, data, self.factory.return_path(sub.id))
-        if self.queue is None:
-            self._record(job, self.transports[0].send(job.envelope, sub.email, data))
+            if self.linesep != wire.CRLF:
+                data = wire.mark(
+                    data.replace(wire.CRLF, self.linesep),
+                    linesep=self.linesep,
+                    message_id=message_id,
+                )
         else:
+            message_id, data = self.factory.build(rendered, sub, self.linesep)
+        job = _Job(c, message_id, data, self.factory.return_path(sub.id))
+        if self.queue is not None:
             self.queue.put(job)
+            return
+        tx = self.transports[0]
+        if isinstance(tx, MaildirTransport):
+            outcome = tx.stage(job.envelope, sub.email, data, message_id)
+            self.unsynced.append((job, outcome))
+            if len(self.unsynced) >= tx.sync_every:
+                self._sync(tx)
+            return
+        self._record(job, tx.send(job.envelope, sub.email, data))
+
+    def _sync(self, tx: MaildirTransport) -> None:
+        """The staged files made durable, then their rows marked sent (never the other way)."""
+        staged, self.unsynced = self.unsynced, []
+        tx.sync()
+        for job, outcome in staged:
+            self._record(job, outcome)
 
     def close(self) -> None:
         """Wait for the workers to finish what is queued; raise if delivery had to stop."""
+        tx = self.transports[0]
+        if self.unsynced and isinstance(tx, MaildirTransport):
+            self._sync(tx)
         if self.queue is not None:
             for _ in self.threads:
                 self.queue.put(None)
