@@ -140,10 +140,29 @@ class _Refused:
         raise OSError(28, "OS file watch limit reached")
 
 
-def test_a_refused_watch_logs_one_line_and_ends(tmp_path, monkeypatch, caplog):
+class _Polling:
+    """notify's own fallback when inotify is missing: stat-polling the whole tree."""
+
+    def __init__(self, *_a: object) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "RustNotify(Poll(PollWatcher { .. }))"
+
+    def __enter__(self) -> _Polling:
+        return self
+
+    def __exit__(self, *_a: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("notify", "why"), [(_Refused, "watch limit reached"), (_Polling, "inotify is not available")]
+)
+def test_a_refused_watch_logs_one_line_and_ends(tmp_path, monkeypatch, caplog, notify, why):
     import watchfiles._rust_notify
 
-    monkeypatch.setattr(watchfiles._rust_notify, "RustNotify", _Refused)
+    monkeypatch.setattr(watchfiles._rust_notify, "RustNotify", notify)
     posts = tmp_path / "_posts"
     posts.mkdir()
     w = Watcher({str(posts): "src"}, lambda _b: None, settle=0.1, max_wait=1)
@@ -153,7 +172,7 @@ def test_a_refused_watch_logs_one_line_and_ends(tmp_path, monkeypatch, caplog):
         wait_for(lambda: not w.alive, timeout=5, what="the watcher to give up")
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1, lines
-    assert "not watching" in lines[0] and "watch limit reached" in lines[0]
+    assert "not watching" in lines[0] and why in lines[0]
     assert "daemon.watch: false" in lines[0]
     assert not w.watching
 

@@ -204,14 +204,16 @@ class Watcher:
         failures = 0
         try:
             while not self.stop_event.is_set():
+                began = time.monotonic()
                 try:
                     self._watch()
-                    return  # stopped, or a folder was replaced: _watch said which
+                    return  # stopped (a replaced folder is watched again inside)
                 except (OSError, RuntimeError) as exc:
                     # OSError: a watch could not be added (fs.inotify.max_user_watches reached,
                     # a folder gone); RuntimeError: watchfiles' internal error (no inotify
                     # instance left, or the watcher failed while running)
-                    failures += 1
+                    # in a row: a watch that ran for a minute starts the count again
+                    failures = 1 if time.monotonic() - began > 60 else failures + 1
                     if not self.watching or failures >= RESTARTS:
                         log.warning(
                             "daemon.watch: not watching %s (%s); new posts wait for the collect"
