@@ -289,3 +289,23 @@ def test_permalink_styles(site, style, path):
     assert (
         row["guid"] == "https://finews.withounder.com" + path.rstrip("/").rsplit("/", 1)[0] + "/x"
     )
+
+
+def test_category_counts_leave_out_withdrawn_posts(site):
+    site.post("2022-03-01-a.md", categories="caijing keji")
+    b = site.post("2022-03-02-b.md", categories="caijing")
+    k = site.post("2022-03-03-k.md", categories="keji")
+    store = site.store()
+    collect(site.cfg(), store, now=NOW)
+    assert store.category_counts() == {"caijing": 2, "keji": 2}
+    b.unlink()
+    k.unlink()
+    collect(site.cfg(), store, now=NOW)
+    assert store.category_counts() == {"caijing": 1, "keji": 1}
+    h = site.post("2022-03-04-h.md", categories="hongguan")
+    collect(site.cfg(), store, now=NOW)
+    assert store.category_counts()["hongguan"] == 1
+    h.unlink()
+    collect(site.cfg(), store, now=NOW)
+    # a category whose every post is withdrawn has no count at all, as before
+    assert store.category_counts() == {"caijing": 1, "keji": 1}

