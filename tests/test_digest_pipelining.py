@@ -86,3 +86,49 @@ def test_a_message_in_final_form_is_sent_as_it_is():
         assert tx.send("s@example.org", "a@example.org", marked).ok
         tx.close()
     assert rec.received[0].data == bytes(marked)
+
+
+def test_the_next_envelope_rides_with_the_content_and_outcomes_stay_exact():
+    handler = Recorder(refuse={"gone@example.org"}, greylist={"later@example.org"})
+    order = ["a@example.org", "gone@example.org", "b@example.org", "later@example.org"]
+    order += ["c@example.org", "d@example.org"]
+    with smtp_server(handler) as (rec, port):
+        tx = transport(port)
+        outcomes = []
+        for i, to in enumerate(order):
+            then = ("s@example.org", order[i + 1]) if i + 1 < len(order) else None
+            outcomes.append(tx.send("s@example.org", to, MESSAGE, then=then))
+            # sent ahead with the content; a refused one has no content to carry it
+            assert tx.primed == (then if outcomes[-1].ok else None)
+        tx.close()
+    assert [(o.ok, o.code) for o in outcomes] == [
+        (True, 250),
+        (False, 550),
+        (True, 250),
+        (False, 451),
+        (True, 250),
+        (True, 250),
+    ]
+    assert [m.rcpt_tos for m in rec.received] == [
+        [a] for a, o in zip(order, outcomes, strict=True) if o.ok
+    ]
+
+
+def test_an_envelope_sent_ahead_for_a_message_that_never_comes_delivers_nothing():
+    with smtp_server() as (rec, port):
+        tx = transport(port)
+        assert tx.send(
+            "s@example.org", "a@example.org", MESSAGE, then=("s@example.org", "x@x.org")
+        ).ok
+        assert tx.primed == ("s@example.org", "x@x.org")
+        # another message instead (a retry, a change of plan): the connection starts afresh
+        assert tx.send("s@example.org", "b@example.org", MESSAGE).ok
+        assert tx.send(
+            "s@example.org", "c@example.org", MESSAGE, then=("s@example.org", "y@x.org")
+        ).ok
+        tx.close()  # with an envelope pending: the connection is closed, not QUIT as content
+    assert [m.rcpt_tos for m in rec.received] == [
+        ["a@example.org"],
+        ["b@example.org"],
+        ["c@example.org"],
+    ]

@@ -7,6 +7,12 @@ is being built while the server digests the last one. Either way a row is
 marked sent in its own commit right after the server accepted it: at a crash
 only the messages in flight (one per connection) can go out twice.
 
+Over one SMTP connection, each message is built before the one ahead of it
+is sent, so that the one ahead carries its envelope (``SmtpTransport.send``'s
+``then``: one round trip a message); it is sent when the next is built, or
+at ``close``. A worker thread does the same with a job already waiting in
+the queue. Only the message being sent can be with the server unrecorded.
+
 Messages are built in the line ends of the transport they go to (CRLF for
 SMTP, LF for a Maildir) and in final form (``wire``), so no transport scans
 them again. A Maildir transport stages its files and makes them durable once
@@ -28,7 +34,7 @@ from ..store import Store
 from ..timeutil import now_utc
 from . import compose, ledger, wire
 from .compose import EditionPlan
-from .deliver import MaildirTransport, Outcome, Transport
+from .deliver import MaildirTransport, Outcome, SmtpTransport, Transport
 from .dkim_signing import signer_for
 from .message import MessageFactory
 from .render import Rendered, Renderer
@@ -87,6 +93,7 @@ class Sender:
         self.queue: queue.Queue[_Job | None] | None = None
         self.linesep: bytes = getattr(transports[0], "linesep", wire.CRLF)
         self.unsynced: list[tuple[_Job, Outcome]] = []  # staged in a Maildir, not yet durable
+        self.held: _Job | None = None  # built, sent with the next one's envelope (SMTP)
         self.threads: list[threading.Thread] = []
         if len(transports) > 1:
             self.queue = queue.Queue(maxsize=2 * len(transports))
@@ -136,7 +143,22 @@ class Sender:
             if len(self.unsynced) >= tx.sync_every:
                 self._sync(tx)
             return
+        if isinstance(tx, SmtpTransport):
+            # one message held back, so that the one sent now can carry its envelope
+            held, self.held = self.held, job
+            if held is not None:
+                self._send_held(tx, held, then=(job.envelope, sub.email))
+            return
         self._record(job, tx.send(job.envelope, sub.email, data))
+
+    def _send_held(self, tx: SmtpTransport, job: _Job, then: tuple[str, str] | None) -> None:
+        try:
+            self._record(
+                job, tx.send(job.envelope, job.claim.subscriber.email, job.data, then=then)
+            )
+        except DeliveryAborted as exc:
+            self.abort = exc  # the next one, held, stays claimed: pending for the next run
+            raise
 
     def _sync(self, tx: MaildirTransport) -> None:
         """The staged files made durable, then their rows marked sent (never the other way)."""
@@ -150,6 +172,9 @@ class Sender:
         tx = self.transports[0]
         if self.unsynced and isinstance(tx, MaildirTransport):
             self._sync(tx)
+        held, self.held = self.held, None
+        if held is not None and self.abort is None and isinstance(tx, SmtpTransport):
+            self._send_held(tx, held, then=None)
         if self.queue is not None:
             for _ in self.threads:
                 self.queue.put(None)
@@ -161,17 +186,32 @@ class Sender:
 
     def _work(self, tx: Transport) -> None:
         assert self.queue is not None
-        while (job := self.queue.get()) is not None:
-            if self.abort is not None:
-                continue  # left claimed: handed back as pending at the end of the run
+        job = self.queue.get()
+        while job is not None:
+            # a job already waiting is this worker's next: its envelope rides with this one
+            waiting = True
             try:
-                outcome = tx.send(job.envelope, job.claim.subscriber.email, job.data)
-                self._record(job, outcome)
-            except DeliveryAborted as exc:
-                self.abort = exc
-            except Exception as exc:  # a bug must not hang the queue
-                log.exception("sender thread failed")
-                self.abort = DeliveryAborted(f"sender thread failed: {exc}")
+                nxt = self.queue.get_nowait()
+            except queue.Empty:
+                waiting, nxt = False, None
+            if self.abort is None:  # else left claimed: handed back as pending at the end
+                try:
+                    self._send_one(tx, job, nxt)
+                except DeliveryAborted as exc:
+                    self.abort = exc
+                except Exception as exc:  # a bug must not hang the queue
+                    log.exception("sender thread failed")
+                    self.abort = DeliveryAborted(f"sender thread failed: {exc}")
+            job = nxt if waiting else self.queue.get()
+
+    def _send_one(self, tx: Transport, job: _Job, nxt: _Job | None) -> None:
+        email = job.claim.subscriber.email
+        if isinstance(tx, SmtpTransport):
+            then = (nxt.envelope, nxt.claim.subscriber.email) if nxt is not None else None
+            outcome = tx.send(job.envelope, email, job.data, then=then)
+        else:
+            outcome = tx.send(job.envelope, email, job.data)
+        self._record(job, outcome)
 
     def _record(self, job: _Job, outcome: Outcome) -> None:
         c, store, now = job.claim, self.store, now_utc()
