@@ -132,3 +132,16 @@ def test_an_envelope_sent_ahead_for_a_message_that_never_comes_delivers_nothing(
         ["b@example.org"],
         ["c@example.org"],
     ]
+
+
+def test_a_paced_transport_sends_no_envelope_ahead():
+    with smtp_server() as (rec, port):
+        cfg = SmtpConfig(host="127.0.0.1", port=port, retries=0, backoff=0, rate=1000)
+        tx = SmtpTransport(cfg, sleep=lambda _: None)
+        assert tx.send(
+            "s@example.org", "a@example.org", MESSAGE, then=("s@example.org", "b@x.org")
+        ).ok
+        assert tx.primed is None  # the next one waits for its slot before its MAIL goes
+        assert tx.send("s@example.org", "b@x.org", MESSAGE).ok
+        tx.close()
+    assert [m.rcpt_tos for m in rec.received] == [["a@example.org"], ["b@x.org"]]

@@ -274,7 +274,13 @@ def _display(path: Path) -> str:
 
 
 class SmtpTransport:
-    """One connection reused for ``batch`` messages, paced to ``rate`` per second."""
+    """One connection reused for ``batch`` messages, paced to ``rate`` per second.
+
+    Where EHLO offers PIPELINING, a message's MAIL, RCPT and DATA go in one
+    write, and, when the caller names the next message (``send``'s ``then``)
+    and no rate applies, in the same write as the previous message's
+    content; elsewhere one command at a time, as smtplib sends them.
+    """
 
     def __init__(
         self,
@@ -353,6 +359,9 @@ class SmtpTransport:
     def close(self) -> None:
         self._drop()
 
+    def _paced(self) -> bool:
+        return (self.pacer.rate if self.pacer is not None else self.rate) > 0
+
     def _pace(self) -> None:
         if self.pacer is not None:
             self.pacer.wait()
@@ -429,6 +438,7 @@ class SmtpTransport:
             if (
                 then is not None
                 and pipelining
+                and not self._paced()  # a paced message waits its slot before its envelope
                 and "".join(then).isascii()
                 and self.on_conn + 1 < self.cfg.batch  # the next one goes on this connection
             ):
