@@ -695,7 +695,7 @@ def machine() -> list[tuple[str, str]]:
         "feedgen",
         "lxml",
         "nh3",
-        "cmarkgfm",
+        "markdown-it-pyrs",
         "PyYAML",
         "pypinyin",
         "Jinja2",

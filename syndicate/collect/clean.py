@@ -80,7 +80,7 @@ def absolute_url(url: str, base: str) -> str:
 
 
 def _punycode_host(url: str) -> str:
-    """A percent-encoded host (cmark's form of ``http://例子.中国/``) as its IDNA name.
+    """A percent-encoded host (markdown-it.rs's form of ``http://例子.中国/``) as its IDNA name.
 
     Feed readers and mail clients all take ``xn--`` hosts; not all decode a
     percent-encoded one. Anything that does not decode to a valid name is left.

@@ -249,7 +249,7 @@ def _warm_up() -> None:
     """
     import pypinyin  # noqa: F401
 
-    from . import clean, markup  # noqa: F401  (nh3, lxml, cmark)
+    from . import clean, markup  # noqa: F401  (nh3, lxml, markdown-it.rs)
 
 
 def _parse_all(

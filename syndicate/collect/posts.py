@@ -33,7 +33,7 @@ from ..terms import guess_slug
 from ..text import strip_control
 from ..timeutil import parse_date
 
-# cmark, nh3 and lxml (via .markup and .clean) are imported where a post is parsed: a
+# markdown-it.rs, nh3 and lxml (via .markup and .clean) are imported where a post is parsed: a
 # collect that finds nothing changed only stats files, and starts sooner without them.
 
 NAME_RE = re.compile(r"^(\d{2,4}-\d{1,2}-\d{1,2})-(.+?)(\.[^.]+)$")
