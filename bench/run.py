@@ -279,7 +279,7 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def _newest_date(posts_dir: Path) -> datetime:
+def newest_date(posts_dir: Path) -> datetime:
     newest = max(posts_dir.iterdir(), key=lambda p: p.name)
     m = re.search(r"^date: (\S+ \S+) \+0800$", newest.read_text(encoding="utf-8"), re.M)
     assert m is not None
@@ -302,7 +302,7 @@ def change(
         extra = f"<p>（第{i + 1}次更新）本文内容有所补充。</p>"
         edited.write_text(text.replace('<p class="em_media">', extra + '<p class="em_media">', 1))
         rng = random.Random(seed * 1_000_003 + n * 7 + i + (100 if one_process else 0))
-        date = _newest_date(posts_dir) + timedelta(minutes=7)
+        date = newest_date(posts_dir) + timedelta(minutes=7)
         new = corpus.make_post(rng, date, corpus.category_list(categories))
         (posts_dir / new.name).write_text(new.text, encoding="utf-8")
         before = _snapshot(site / "feeds")

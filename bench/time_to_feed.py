@@ -137,7 +137,7 @@ def measure(
     posts_dir = site / corpus.POSTS
     rng = random.Random(seed * 7_919 + samples)
     cats = corpus.category_list(categories)
-    date = bench_run._newest_date(posts_dir)
+    date = bench_run.newest_date(posts_dir)
     daemon = Daemon(site, daemon_config(site))
     out: list[float] = []
     try:

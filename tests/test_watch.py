@@ -7,11 +7,13 @@ checked on the daemon object with a real scheduler and a stand-in collect.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,17 @@ def started(site, d: DaemonProcess, *, watching: bool = True) -> None:
     wait_for(lambda: count_runs(store, "build") >= 1, what="the first build")
     if watching:
         wait_for(lambda: "watching 1 posts folder(s)" in d.output(), what="the watch")
+
+
+@contextlib.contextmanager
+def running(site, *, watching: bool = True) -> Iterator[DaemonProcess]:
+    """A daemon on ``site``, started (see ``started``), that must stop with exit code 0."""
+    d = DaemonProcess(site.config_path)
+    try:
+        started(site, d, watching=watching)
+        yield d
+    finally:
+        assert d.stop() == 0
 
 
 @pytest.fixture
@@ -295,10 +308,8 @@ def test_new_edited_and_deleted_posts_reach_the_feed_without_the_trigger(watch_s
 
 
 def test_a_burst_of_200_files_is_one_collect(watch_site):
-    d = DaemonProcess(watch_site.config_path)
     store = watch_site.store()
-    try:
-        started(watch_site, d)
+    with running(watch_site) as d:
         before = count_runs(store, "collect")
         for i in range(200):
             watch_site.post(f"2022-04-01-burst-{i}.md", title=f"批量文章{i}号")
@@ -307,25 +318,19 @@ def test_a_burst_of_200_files_is_one_collect(watch_site):
         wait_for(lambda: count_runs(store, "collect", "running") == 0, what="runs to end")
         runs = count_runs(store, "collect") - before
         assert 1 <= runs <= 2, d.output()
-    finally:
-        assert d.stop() == 0
 
 
 def test_watch_false_does_not_react(watch_site):
     text = watch_site.config_path.read_text(encoding="utf-8")
     watch_site.config_path.write_text(text.replace("watch_settle: 0.2", "watch: false"))
-    d = DaemonProcess(watch_site.config_path)
     store = watch_site.store()
-    try:
-        started(watch_site, d, watching=False)
+    with running(watch_site, watching=False) as d:
         before = count_runs(store, "collect")
         watch_site.post("2022-03-02-unwatched.md", title="不该被发现")
         time.sleep(3)  # generous: a watch reacts within a second
         assert "不该被发现" not in feed_text(watch_site)
         assert count_runs(store, "collect") == before
         assert "watching" not in d.output() and "watch:" not in d.output()
-    finally:
-        assert d.stop() == 0
 
 
 def test_reload_reads_the_watched_folders_again(watch_site, tmp_path):
@@ -333,9 +338,7 @@ def test_reload_reads_the_watched_folders_again(watch_site, tmp_path):
     watch_site.config_path.write_text(text.replace("watch_settle: 0.2", "watch: false"))
     other = tmp_path / "other" / "_posts"
     other.mkdir(parents=True)
-    d = DaemonProcess(watch_site.config_path)
-    try:
-        started(watch_site, d, watching=False)
+    with running(watch_site, watching=False) as d:
         watch_site.config_path.write_text(
             text.replace("posts: site/_posts", f"posts: {other}"), encoding="utf-8"
         )
@@ -344,15 +347,11 @@ def test_reload_reads_the_watched_folders_again(watch_site, tmp_path):
                  in d.output(), what="the new folder watched")  # fmt: skip
         watch_site.post("2022-03-03-moved.md", title="另一个文件夹", folder=other)
         wait_for(lambda: "另一个文件夹" in feed_text(watch_site), what="a post of the new folder")
-    finally:
-        assert d.stop() == 0
 
 
 def test_an_editor_swap_file_starts_no_run(watch_site):
-    d = DaemonProcess(watch_site.config_path)
     store = watch_site.store()
-    try:
-        started(watch_site, d)
+    with running(watch_site):
         before = count_runs(store, "collect")
         posts: Path = watch_site.posts
         for name in (".2022-03-01-x.md.swp", "2022-03-01-x.md~", ".#2022-03-01-x.md", "4913"):
@@ -360,5 +359,3 @@ def test_an_editor_swap_file_starts_no_run(watch_site):
         (posts / "4913").unlink()
         time.sleep(2)  # generous: a watched change runs within a second
         assert count_runs(store, "collect") == before
-    finally:
-        assert d.stop() == 0
