@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-pg lint fuzz bench clean
+.PHONY: demo test test-pg lint fuzz bench catalogs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,18 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# the gettext catalogs (docs/i18n.md): extract the marked strings into the .pot, merge
+# them into every language's .po, compile the .mo files (syndicate compiles a missing
+# or stale .mo in memory too, so this is for translators, not a build step)
+LOCALES := syndicate/locale
+catalogs: $(STAMP)
+	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-by-file \
+	  --project=syndicate --copyright-holder="the syndicate authors" \
+	  -o $(LOCALES)/syndicate.pot .
+	$(BIN)/pybabel --quiet update -D syndicate -i $(LOCALES)/syndicate.pot -d $(LOCALES) \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile --statistics -D syndicate -d $(LOCALES)
 
 clean:
 	rm -rf var outbox feeds/*.rss feeds/*.atom feeds/*.json feeds/*.opml feeds/*.html

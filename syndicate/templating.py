@@ -136,40 +136,58 @@ def _source(name: str, folders: tuple[Path, ...]) -> _Source | None:
     return source, str(path), uptodate
 
 
+# Jinja's i18n extension: ``{% trans %}`` and ``_()`` in every template (see i18n.py)
+EXTENSIONS = ("jinja2.ext.i18n",)
+
+
 @functools.lru_cache(maxsize=32)
-def _environment(folders: tuple[Path, ...], autoescape: bool | None) -> Environment:
-    """One environment per search order: each new one would compile its templates again."""
+def _environment(folders: tuple[Path, ...], autoescape: bool | None, language: str) -> Environment:
+    """One environment per search order and language: a new one compiles its templates again.
+
+    The language is the environment's, not the render's: the translations are
+    installed once, so a template never renders in a language it was not
+    asked for.
+    """
     from jinja2 import Environment, FunctionLoader, StrictUndefined
 
-    return Environment(
+    from . import i18n
+
+    env = Environment(
         loader=FunctionLoader(functools.partial(_source, folders=folders)),
         autoescape=_autoescape if autoescape is None else autoescape,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=list(EXTENSIONS),
     )
+    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["language"] = language
+    return env
 
 
-def environment(folder: Path | None = None) -> Environment:
+def environment(folder: Path | None = None, *, language: str) -> Environment:
     """The Jinja environment of a site: ``folder`` (its ``templates/``) first, then the package.
 
     Text templates (``*.txt.j2``) are not autoescaped; all others are.
+    ``language`` is ``site.language``: it picks the gettext catalog.
     """
-    return _environment((folder,) if folder is not None else (), None)
+    return _environment((folder,) if folder is not None else (), None, language)
 
 
-def template(name: str, folder: Path | None = None, *, override: Path | None = None) -> Template:
-    """Template ``name`` compiled, found as ``resolve`` finds it.
+def template(
+    name: str, folder: Path | None = None, *, language: str, override: Path | None = None
+) -> Template:
+    """Template ``name`` compiled, found as ``resolve`` finds it, speaking ``language``.
 
     An ``override`` is loaded with its own folder searched first (so its
     ``{% include %}``s work as they did), then the site folder and the package;
     it is escaped as the template it stands in for would be.
     """
     if override is None:
-        return environment(folder).get_template(_check(name))
+        return environment(folder, language=language).get_template(_check(name))
     folders = (override.parent,) if folder is None else (override.parent, folder)
-    return _environment(folders, _autoescape(name)).get_template(override.name)
+    return _environment(folders, _autoescape(name), language).get_template(override.name)
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,10 @@ def build(
         "categories": [labels.get(c, c) for c in signup.categories],
         "digests": list(signup.digests),
     }
-    text = template("confirm.txt.j2", cfg.templates).render(**context)
-    html = inline_css(template("confirm.html.j2", cfg.templates).render(**context))
+    text = template("confirm.txt.j2", cfg.templates, language=cfg.site.language).render(**context)
+    html = inline_css(
+        template("confirm.html.j2", cfg.templates, language=cfg.site.language).render(**context)
+    )
     seed = f"{signup.id}|{signup.created_at.isoformat()}"
     message_id = f"<confirm-{signup.id}-{hashlib.sha256(seed.encode()).hexdigest()[:12]}@{host}>"
     msg = EmailMessage(policy=POLICY)

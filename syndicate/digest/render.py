@@ -129,8 +129,8 @@ class Renderer:
         self.digest = digest
         self.ph = placeholders
         t = digest.templates
-        self.html_t = _template(t.html, "digest.html.j2", cfg.templates)
-        self.text_t = _template(t.text, "digest.txt.j2", cfg.templates)
+        self.html_t = _template(t.html, "digest.html.j2", cfg.templates, cfg.site.language)
+        self.text_t = _template(t.text, "digest.txt.j2", cfg.templates, cfg.site.language)
         self.css = _read_css(t.css, cfg.templates)
         plain = Environment(autoescape=False, undefined=StrictUndefined)
         try:
@@ -230,12 +230,12 @@ def _trimmed(edition: EditionView, shown: list[int]) -> EditionView:
     return replace(edition, sections=sections)
 
 
-def _template(override: Path | None, default: str, folder: Path | None) -> Template:
+def _template(override: Path | None, default: str, folder: Path | None, language: str) -> Template:
     """The digest's own file, else the site's ``templates/`` one, else the package's."""
     try:
         if override is not None and not override.is_file():
             raise DigestError(f"template not found: {override}")
-        return templating.template(default, folder, override=override)
+        return templating.template(default, folder, language=language, override=override)
     except TemplateError as exc:
         where = templating.resolve(default, folder, override=override)
         line = getattr(exc, "lineno", None)

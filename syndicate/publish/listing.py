@@ -42,7 +42,9 @@ def feed_links(cfg: Config, spec: FeedSpec) -> list[dict[str, str]]:
 def snippet(cfg: Config, spec: FeedSpec) -> str:
     """``<link rel="alternate">`` tags for the site's own category page."""
     # the site folder's snippet.html.j2, else the package's (jinja2 is imported only here)
-    return template("snippet.html.j2", cfg.templates).render(links=feed_links(cfg, spec))
+    return template("snippet.html.j2", cfg.templates, language=cfg.site.language).render(
+        links=feed_links(cfg, spec)
+    )
 
 
 def opml_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes:
@@ -74,7 +76,9 @@ def opml_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes
 
 def subscribe_snippet(cfg: Config, form: dict[str, Any]) -> str:
     """The sign-up form on its own, to paste into a page of the site (it posts to serve)."""
-    return template("web/subscribe_form.html.j2", cfg.templates).render(signup=form)
+    return template("web/subscribe_form.html.j2", cfg.templates, language=cfg.site.language).render(
+        signup=form
+    )
 
 
 def index_bytes(
@@ -100,7 +104,7 @@ def index_bytes(
                 "links": feed_links(cfg, item.spec),
             }
         )
-    html = template("index.html.j2", cfg.templates).render(
+    html = template("index.html.j2", cfg.templates, language=cfg.site.language).render(
         site=cfg.site,
         rows=rows,
         opml_url=f"{cfg.feeds_base_url}feeds.opml",

@@ -39,7 +39,7 @@ def page(
     ``referrer="same-origin"`` is for pages without a token whose form posts
     here: under ``no-referrer`` a browser would send ``Origin: null``.
     """
-    html = load_template(f"web/{template}", cfg.templates).render(
+    html = load_template(f"web/{template}", cfg.templates, language=cfg.site.language).render(
         site=cfg.site, referrer=referrer, **context
     )
     headers = dict(PRIVATE if private else PUBLIC)
