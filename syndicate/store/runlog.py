@@ -108,6 +108,17 @@ class RunLogMixin(StoreBase):
             log.warning("marked %d run(s) left unfinished by a dead process interrupted", closed)
         return closed
 
+    def last_successes(self) -> dict[str, datetime]:
+        """When each job last ended ``ok`` or ``partial`` (the metrics' last-success gauge)."""
+        done = [RunOutcome.OK.value, RunOutcome.PARTIAL.value]
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(runs.c.job, func.max(runs.c.finished_at))
+                .where(runs.c.outcome.in_(done))
+                .group_by(runs.c.job)
+            ).all()
+        return {job: when for job, when in rows if when is not None}
+
     def last_runs(self, step: str | None = None) -> list[RunRecord]:
         """The newest run of each job (optionally of one step)."""
         with self.engine.connect() as conn:
