@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from ..errors import CannotListen
@@ -84,9 +85,14 @@ def registry(runs: Runs) -> CollectorRegistry:
     return out
 
 
-def render(runs: Runs) -> bytes:
-    """The text exposition format (for serve's ``/metrics``)."""
-    return generate_latest(registry(runs))
+def render(runs: Runs, accept: str = "") -> tuple[bytes, str]:
+    """(body, content type) for serve's ``/metrics``, in the format ``accept`` asks for.
+
+    The same choice the metrics port makes: the classic text format (0.0.4)
+    unless the scraper asks for OpenMetrics.
+    """
+    encode, content_type = choose_encoder(accept)
+    return encode(registry(runs)), content_type
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,5 +26,6 @@ async def metrics(request: Request) -> Response:
     def runs() -> dict[str, datetime]:
         return state.store.get().last_successes()
 
-    body = await run_in_threadpool(exposition.render, runs)
-    return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"cache-control": "no-store"})
+    accept = request.headers.get("accept", "")
+    body, content_type = await run_in_threadpool(exposition.render, runs, accept)
+    return Response(body, headers={"content-type": content_type, "cache-control": "no-store"})
