@@ -98,15 +98,15 @@ def test_daemon_counts_collect_fetch_build_jobs_and_digest_by_the_amounts_done(s
             assert value(s, "syndicate_feed_fetches_total", source="upstream", outcome="ok") == 0
             # every failed fetch is the source rejected once
             assert value(s, "syndicate_posts_rejected_total", source="upstream") == errors
-            assert value(s, "syndicate_job_runs_total", job="collect", outcome="partial") >= 1
+            assert value(s, "syndicate_job_runs_total", job_name="collect", outcome="partial") >= 1
             collects = sum(
-                value(s, "syndicate_job_runs_total", job="collect", outcome=o)
+                value(s, "syndicate_job_runs_total", job_name="collect", outcome=o)
                 for o in ("ok", "partial", "error", "interrupted", "skipped", "missed")
             )
-            assert value(s, "syndicate_job_duration_seconds_count", job="collect") == collects
+            assert value(s, "syndicate_job_duration_seconds_count", job_name="collect") == collects
             # one recipient refused: the edition's runs are partial, never an error
-            assert value(s, "syndicate_job_runs_total", job="daily", outcome="partial") >= 1
-            assert value(s, "syndicate_job_runs_total", job="daily", outcome="error") == 0
+            assert value(s, "syndicate_job_runs_total", job_name="daily", outcome="partial") >= 1
+            assert value(s, "syndicate_job_runs_total", job_name="daily", outcome="error") == 0
             # each feed file was written once by the first build, and never since
             # (digests/ holds the archive's feed, which the digest writes, not the build)
             feeds = site.root / "feeds"
@@ -115,7 +115,7 @@ def test_daemon_counts_collect_fetch_build_jobs_and_digest_by_the_amounts_done(s
                 assert files >= 3
                 assert value(s, "syndicate_feeds_written_total", format=fmt) == files
             for job in ("collect", "build", "daily"):
-                when = value(s, LAST_SUCCESS, job=job)
+                when = value(s, LAST_SUCCESS, job_name=job)
                 assert started - 1 <= when <= time.time(), job
 
             # one new post: collected once, and the two feeds holding it (all, caijing) rewritten
@@ -170,7 +170,7 @@ def test_daemon_listens_where_metrics_port_says(site):
             assert metrics_url(d.output()) == f"http://127.0.0.1:{metrics_port}/metrics"
             s = scrape(f"http://127.0.0.1:{metrics_port}/")  # any path, as Prometheus may ask
             # configured series exist from the start, at 0 (so a first failure is an increase)
-            daily_errors = frozenset({("job", "daily"), ("outcome", "error")})
+            daily_errors = frozenset({("job_name", "daily"), ("outcome", "error")})
             assert s[("syndicate_job_runs_total", daily_errors)] == 0
             assert value(s, "process_resident_memory_bytes") > 0
         finally:
@@ -232,7 +232,7 @@ def test_serve_counts_unsubscribes_and_shows_the_stores_last_successes(site, mon
     last = store.last_successes()
     assert {"collect", "digest:daily"} <= set(last)
     for job, when in last.items():
-        assert value(after, LAST_SUCCESS, job=job) == pytest.approx(when.timestamp())
+        assert value(after, LAST_SUCCESS, job_name=job) == pytest.approx(when.timestamp())
 
 
 def test_serve_metrics_answer_while_the_store_cannot_be_read(site, unopenable_store, monkeypatch):
@@ -264,10 +264,10 @@ def test_worker_serves_what_its_tasks_did(site):
             wait_for(lambda: server.count() >= len(people), timeout=40, what="the edition")
             s = wait_for(lambda: sent(url, len(people)), what="the worker's count")
             assert isinstance(s, dict)
-            assert value(s, "syndicate_job_runs_total", job="daily", outcome="ok") == 1
-            assert value(s, LAST_SUCCESS, job="daily") > 0
+            assert value(s, "syndicate_job_runs_total", job_name="daily", outcome="ok") == 1
+            assert value(s, LAST_SUCCESS, job_name="daily") > 0
         finally:
             stop_all([run, w])
     assert store.last_successes()["daily"].timestamp() == pytest.approx(
-        value(s, LAST_SUCCESS, job="daily")
+        value(s, LAST_SUCCESS, job_name="daily")
     )

@@ -34,7 +34,7 @@ from .test_upstream import configure as configure_feeds
 
 KEY = SECRET.encode()
 FORMATS = ("rss", "atom", "json")
-BOUNDED_LABELS = {"source", "change", "outcome", "format", "job", "digest", "kind", "via"}
+BOUNDED_LABELS = {"source", "change", "outcome", "format", "job_name", "digest", "kind", "via"}
 
 
 def test_every_metric_is_named_typed_and_explained_as_prometheus_asks():
@@ -274,18 +274,18 @@ def test_a_job_run_counts_its_outcome_and_duration_and_a_missed_one_no_duration(
     site.add_seed()
     site.extend_config("jobs:\n  collect: {every: 1m}\n")
     store = site.store()
-    runs = here("syndicate_job_runs_total", job="collect", outcome="ok")
-    timed = here("syndicate_job_duration_seconds_count", job="collect")
-    took = here("syndicate_job_duration_seconds_sum", job="collect")
+    runs = here("syndicate_job_runs_total", job_name="collect", outcome="ok")
+    timed = here("syndicate_job_duration_seconds_count", job_name="collect")
+    took = here("syndicate_job_duration_seconds_sum", job_name="collect")
     outcome = jobs.execute(site.cfg(), store, "collect")
     assert outcome.outcome == "ok"
-    assert here("syndicate_job_runs_total", job="collect", outcome="ok") == runs + 1
-    assert here("syndicate_job_duration_seconds_count", job="collect") == timed + 1
-    assert here("syndicate_job_duration_seconds_sum", job="collect") - took == pytest.approx(
+    assert here("syndicate_job_runs_total", job_name="collect", outcome="ok") == runs + 1
+    assert here("syndicate_job_duration_seconds_count", job_name="collect") == timed + 1
+    assert here("syndicate_job_duration_seconds_sum", job_name="collect") - took == pytest.approx(
         outcome.duration
     )
     jobs.log_missed(store, "collect", NOW)
-    assert here("syndicate_job_runs_total", job="collect", outcome="missed") >= 1
-    assert here("syndicate_job_duration_seconds_count", job="collect") == timed + 1
+    assert here("syndicate_job_runs_total", job_name="collect", outcome="missed") >= 1
+    assert here("syndicate_job_duration_seconds_count", job_name="collect") == timed + 1
     # and the store, which every process's scrape reads, knows the success
     assert store.last_successes()["collect"] >= NOW

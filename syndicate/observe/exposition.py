@@ -58,7 +58,7 @@ class LastSuccess(Collector):
             LAST_SUCCESS,
             "When each job last ended ok or partial (Unix time), as the store records it"
             " (runs of every process and command).",
-            labels=["job"],
+            labels=["job_name"],
         )
         try:
             found = self.runs()

@@ -11,7 +11,9 @@ Invariants:
   registry, and a test or an embedding program can read it without clashing.
 - Labels are bounded. Source, job and digest names come from schedule.yaml;
   outcomes, changes and channels come from the fixed sets below (anything
-  else is counted as ``other``). Never an address, a URL or a path.
+  else is counted as ``other``). Never an address, a URL or a path. A job's
+  name is ``job_name``, never ``job``: Prometheus gives every scraped sample
+  a ``job`` label of its own (the scrape job), and a clash renames ours.
 - Counters count what happened in this process since it started; Prometheus'
   ``rate()`` and ``increase()`` handle restarts. What every process must agree
   on, the last success of each job, is read from the store at scrape time
@@ -73,13 +75,13 @@ FEEDS_WRITTEN = Counter(
 JOB_RUNS = Counter(
     "syndicate_job_runs_total",
     "Job runs by job and outcome (ok, partial, skipped, error, interrupted, missed).",
-    ["job", "outcome"],
+    ["job_name", "outcome"],
     registry=REGISTRY,
 )
 JOB_SECONDS = Histogram(
     "syndicate_job_duration_seconds",
     "How long each job run took, by job (missed runs are not observed).",
-    ["job"],
+    ["job_name"],
     # from a build with nothing to do (~10 ms) to a large digest (an hour)
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
     registry=REGISTRY,
