@@ -539,6 +539,7 @@ class Daemon:
             log.error("reload refused, keeping the running schedule:\n%s", exc)
             return
         self.cfg = cfg
+        metrics.prepare(cfg)  # a source or job new in the file shows at 0 from now on
         # the leader of a queue keeps deferring after a reload (execute is not reloaded)
         jobs.set_runtime(jobs.Runtime(cfg, self.store, self._runtime_dispatch))
         self.reconcile(cfg)

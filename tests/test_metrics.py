@@ -42,6 +42,7 @@ def test_every_metric_is_named_typed_and_explained_as_prometheus_asks():
     types = dict(re.findall(r"^# TYPE (syndicate_\S+) (\S+)$", text, re.M))
     helps = dict(re.findall(r"^# HELP (syndicate_\S+) (.+)$", text, re.M))
     assert len(types) == 11
+    assert "_created" not in text  # no creation-time series beside each counter
     for name, kind in types.items():
         assert len(helps.get(name, "")) > 30, name
         if kind == "counter":

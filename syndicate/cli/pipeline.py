@@ -247,7 +247,8 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
     """Serve the feeds, the unsubscribe and preference pages and the digest archive.
 
     Binds 127.0.0.1 by default: put nginx or a CDN in front for the public.
-    Unsubscribe links need the SYNDICATE_SECRET that signed them.
+    Unsubscribe links need the SYNDICATE_SECRET that signed them. GET /metrics
+    answers Prometheus (docs/operations.md): keep it off the public side.
     """
     from ..web.server import serve as run_server
 
