@@ -502,6 +502,10 @@ class DaemonConfig(Strict):
     # of 500 files settles into one run); longer bursts are cut at watch_max_wait
     watch_settle: float = Field(0.2, ge=0.02, le=10)
     watch_max_wait: float = Field(5.0, ge=0.1, le=120)
+    # Prometheus metrics of `run` on http://metrics_host:metrics_port/metrics; off when
+    # unset (0: any free port, logged); docs/operations.md
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _watch_waits(self) -> DaemonConfig:

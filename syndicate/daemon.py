@@ -60,6 +60,7 @@ from .collect.watch import Batch, Watcher, watched_folders
 from .config import Config, JobConfig, load
 from .errors import ConfigError
 from .lock import DaemonLock, lock_path
+from .observe import exposition, metrics
 from .store import open_store
 from .timeutil import now_utc, parse_duration
 from .triggers import make_trigger
@@ -139,6 +140,7 @@ class Daemon:
         self._watch_lock = threading.Lock()
         self._watch_pending: Batch | None = None  # changes no watch run has taken yet
         self._watch_ids = itertools.count(1)
+        self.metrics: exposition.MetricsServer | None = None  # daemon.metrics_port
 
     # -- lifecycle ------------------------------------------------------
 
@@ -148,6 +150,7 @@ class Daemon:
         signal.signal(signal.SIGHUP, self._on_reload)
         stopping.STOP.clear()
         if self.clustered:
+            self._serve_metrics()  # a standby is scraped too: it shows it is alive
             if not self._stand_by():
                 return self.exit_code
             # only this host's dead processes: workers elsewhere may be running theirs
@@ -162,6 +165,7 @@ class Daemon:
                 )
             # the lock is ours: every run begun before this start is over (the store logs how many)
             self.store.close_stale_runs(self.started)
+            self._serve_metrics()
         dispatch = None
         if self.cfg.daemon.execute == "queue":
             from .cluster.queue_app import make_app
@@ -211,8 +215,28 @@ class Daemon:
                 self.node.stop()
             else:
                 self.lock.release()
+            if self.metrics is not None:
+                self.metrics.stop()
             log.info("daemon stopped")
         return self.exit_code
+
+    def _serve_metrics(self) -> None:
+        """``daemon.metrics_port``: a port in use fails the start (the lock handed back)."""
+        port = self.cfg.daemon.metrics_port
+        if port is None:
+            return
+        metrics.prepare(self.cfg)
+        try:
+            self.metrics = exposition.start(
+                self.cfg.daemon.metrics_host,
+                port,
+                self.store.last_successes,
+                key="daemon.metrics_port",
+            )
+        except Exception:
+            if not self.clustered:
+                self.lock.release()
+            raise
 
     def _stand_by(self) -> bool:
         """Wait for the leader's lock; False when asked to stop first."""
@@ -515,6 +539,7 @@ class Daemon:
             log.error("reload refused, keeping the running schedule:\n%s", exc)
             return
         self.cfg = cfg
+        metrics.prepare(cfg)  # a source or job new in the file shows at 0 from now on
         # the leader of a queue keeps deferring after a reload (execute is not reloaded)
         jobs.set_runtime(jobs.Runtime(cfg, self.store, self._runtime_dispatch))
         self.reconcile(cfg)

@@ -151,6 +151,10 @@ class AlreadyRunning(SyndicateError):
         super().__init__(f"another syndicate daemon is running on this store ({who}); lock {path}")
 
 
+class CannotListen(SyndicateError):
+    """A metrics port cannot be bound (in use, not allowed, no such address); names the key."""
+
+
 class StoreUnavailable(StoreError):
     """The store cannot be opened, trusted or written right now (503).
 

@@ -25,6 +25,7 @@ from typing import Any
 from . import logs, stopping
 from .config import Config
 from .model import RunOutcome
+from .observe import metrics
 from .store import Store
 from .timeutil import now_utc, parse_duration
 from .triggers import job_timezone, latest_fire
@@ -243,6 +244,7 @@ def log_missed(store: Store, job: str, fire: datetime | None) -> None:
     log.warning("job %s scheduled at %s was missed past its grace time: skipped", job, fire)
     run = store.start_run(job, RunOutcome.MISSED.value, now_utc(), fire)
     store.finish_run(run, now_utc(), RunOutcome.MISSED, {}, "missed past the grace time")
+    metrics.job_finished(job, RunOutcome.MISSED, None)
 
 
 def _send_due_slots(
@@ -306,6 +308,7 @@ def execute(
         result = StepResult(outcome=RunOutcome.ERROR)
     duration = time.monotonic() - t0
     store.finish_run(run_id, now_utc(), result.outcome, result.counts, error)
+    metrics.job_finished(name, result.outcome, duration)
     counts = " ".join(f"{k}={v}" for k, v in result.counts.items())
     log.info(
         "job=%s step=%s outcome=%s duration=%.2fs %s%s",

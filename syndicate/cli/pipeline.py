@@ -124,7 +124,8 @@ def run(obj: Ctx, once: bool) -> None:
     (and its build) as soon as the posts folder settles, without waiting for
     its trigger. SIGTERM or SIGINT finish the running unit of work and exit 0; SIGHUP
     reloads schedule.yaml (an invalid file is refused and the old schedule kept).
-    With --once, run the whole pipeline a single time: what `make demo` and
+    With daemon.metrics_port set, it serves Prometheus metrics there
+    (docs/operations.md). With --once, run the whole pipeline a single time: what `make demo` and
     a system cron call.
     """
     from .. import jobs
@@ -246,7 +247,8 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
     """Serve the feeds, the unsubscribe and preference pages and the digest archive.
 
     Binds 127.0.0.1 by default: put nginx or a CDN in front for the public.
-    Unsubscribe links need the SYNDICATE_SECRET that signed them.
+    Unsubscribe links need the SYNDICATE_SECRET that signed them. GET /metrics
+    answers Prometheus (docs/operations.md): keep it off the public side.
     """
     from ..web.server import serve as run_server
 
@@ -332,8 +334,19 @@ STATUS_SECTIONS.append(_cluster_status)
     show_default=True,
     help="Tasks run at once by this process, each in a thread of its own.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Serve this worker's Prometheus metrics on PORT (default: none; docs/operations.md).",
+)
+@click.option(
+    "--metrics-host",
+    metavar="ADDR",
+    help="Address for --metrics-port (default: daemon.metrics_host, 127.0.0.1).",
+)
 @click.pass_obj
-def worker(obj: Ctx, concurrency: int) -> None:
+def worker(obj: Ctx, concurrency: int, metrics_port: int | None, metrics_host: str | None) -> None:
     """Run queued tasks (daemon.execute: queue, PostgreSQL only) until SIGTERM or Ctrl-C.
 
     The units of work: collect one source, build the feeds, read bounces,
@@ -349,4 +362,8 @@ def worker(obj: Ctx, concurrency: int) -> None:
             fail("syndicate worker needs a PostgreSQL store (store.url: postgresql+psycopg://…)")
         if not store.has_queue():
             fail(f"{store.label} has no queue tables: run `syndicate store upgrade`")
-        sys.exit(run_worker(cfg, store, concurrency=concurrency))
+        host = metrics_host or cfg.daemon.metrics_host
+        code = run_worker(
+            cfg, store, concurrency=concurrency, metrics_port=metrics_port, metrics_host=host
+        )
+        sys.exit(code)

@@ -6,6 +6,9 @@ runs each in a thread of its own, ``concurrency`` at a time. Its heartbeat
 worker vanished (``dispatch.retry_stalled``). SIGTERM and SIGINT stop the
 worker the way Procrastinate does: no new task is fetched, the running ones
 finish (a chunk is at most ``daemon.chunk`` messages), then it exits.
+
+In queue mode the work, and so what the metrics count, happens here: a
+worker started with a metrics port serves its own (``observe/exposition.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from ..config import Config
+from ..observe import exposition, metrics
 from ..store import Store
 from . import tasks
 from .nodes import NodeBeat
@@ -26,7 +30,20 @@ HEARTBEAT = 5.0  # seconds between the worker's heartbeats
 STALLED_AFTER = 15.0  # a worker silent this long is gone (the leader retries its tasks)
 
 
-def run_worker(cfg: Config, store: Store, *, concurrency: int = 1) -> int:
+def run_worker(
+    cfg: Config,
+    store: Store,
+    *,
+    concurrency: int = 1,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> int:
+    served = None
+    if metrics_port is not None:  # first: a port in use fails before anything starts
+        metrics.prepare(cfg)
+        served = exposition.start(
+            metrics_host, metrics_port, store.last_successes, key="--metrics-port"
+        )
     app = make_app(cfg, role="worker", pool_size=concurrency + 3)
     tasks.set_runtime(tasks.WorkerRuntime(cfg, store, app))
     beat = NodeBeat(store, kind="worker", role="worker").start()
@@ -54,5 +71,7 @@ def run_worker(cfg: Config, store: Store, *, concurrency: int = 1) -> int:
     finally:
         beat.stop()
         tasks.set_runtime(None)
+        if served is not None:
+            served.stop()
         log.info("worker stopped")
     return 0

@@ -27,6 +27,7 @@ from .. import logs, stopping
 from ..config import Config, FeedSource, PostsSource
 from ..errors import SourceError
 from ..model import CollectCounts, ParsedPost, Rejection, RunOutcome
+from ..observe import metrics
 from ..store import Store, Tx, chunked, process_alive
 from ..store.records import IndexRow, NewPost
 from ..terms import RANK_CREDIT, CategoryRegistry, TagRegistry
@@ -206,7 +207,9 @@ def _collect(
             errors.append(f"{source.label}: {exc}")
             total.rejections.append(Rejection(source.label, str(exc)))
             total.rejected += 1
+            metrics.rejected(source.label)
             continue
+        metrics.collected(source.label, counts)
         total.add(counts)
     outcome = (
         RunOutcome.ERROR if errors else (RunOutcome.PARTIAL if total.rejected else RunOutcome.OK)

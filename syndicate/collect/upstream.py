@@ -21,6 +21,7 @@ from .. import __version__
 from ..config import Config, FeedSource
 from ..errors import FeedError, NameTaken
 from ..model import CollectCounts, Rejection
+from ..observe import metrics
 from ..store import Store
 from ..terms import CategoryRegistry, TagRegistry
 from ..timeutil import now_utc, parse_duration
@@ -145,6 +146,8 @@ def _collect_one(
             state = feedstate.load(store, tx, source)
             feedstate.after_fetch(state, result, now, every)
             feedstate.save(store, tx, state)
+    metrics.fetched(source.label, result.outcome)
+    metrics.collected(source.label, counts)
     if result.success:
         log.info("%s: %s", source.label, state.last_result)
     else:
@@ -198,5 +201,6 @@ def _store(
 
 def _reject(counts: CollectCounts, label: str, reason: str) -> None:
     log.warning("feed source %s: %s", label, reason)
+    metrics.rejected(label)
     counts.rejected += 1
     counts.rejections.append(Rejection(label, reason))

@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 
 from ..config import Config
 from ..model import SubscriberStatus
+from ..observe import metrics
 from ..store import Store, Tx
 from ..store.records import FeedbackRecord
 from . import bounce_parse
@@ -110,6 +112,22 @@ def _subscriber(store: Store, tx: Tx, fb: Feedback, *, addresses: bool) -> int |
     return None
 
 
+# the form of ``MessageFactory.message_id``: <digest-NAME-YYYYMMDD-MAC@host>
+_OWN_ID = re.compile(r"^<digest-(.+)-\d{8}-[0-9a-f]{16}@[^>]*>$")
+
+
+def digest_of(message_ids: list[str], names: set[str]) -> str | None:
+    """The configured digest one of our Message-IDs names; None for any other id.
+
+    Only a name in ``names`` is returned, so a forged id cannot invent one.
+    """
+    for mid in message_ids:
+        found = _OWN_ID.match(mid.strip())
+        if found and found.group(1) in names:
+            return found.group(1)
+    return None
+
+
 def _kind(fb: Feedback) -> str:
     if fb.kind == "bounce":
         return "bounce-permanent" if fb.permanent else "bounce-temporary"
@@ -152,6 +170,9 @@ def apply(
         counts.read += 1
         kind = _kind(fb)
         counts.kinds[kind] += 1
+        if fb.kind == "bounce":
+            names = {d.name for d in cfg.digests}
+            metrics.bounce_report(digest_of(fb.original_ids, names), permanent=bool(fb.permanent))
         sid = (
             _subscriber(store, tx, fb, addresses=trusted or rules.match_addresses)
             if fb.kind != "unrecognised"
@@ -183,6 +204,7 @@ def apply(
                 many = store.count_events(tx, sid, "bounce-temporary", since) >= rules.temporary
             if many and store.bounce(tx, sid, now):
                 counts.bounced += 1
+                metrics.subscriber_bounced("feedback")
                 store.add_event(tx, sid, "bounced", now, f"after {event}s", mid)
         else:  # a complaint or an unsubscribe reply
             event = "complaint" if fb.kind == "complaint" else "unsubscribed"
@@ -190,6 +212,7 @@ def apply(
             store.add_event(tx, sid, event, now, detail, mid)
             if store.unsubscribe_in(tx, sid, now):
                 counts.unsubscribed += 1
+                metrics.unsubscribed("complaint" if fb.kind == "complaint" else "reply")
         return True
 
 

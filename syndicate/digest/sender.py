@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from ..config import Config, DigestConfig
 from ..errors import DeliveryAborted
 from ..model import Post
+from ..observe import metrics
 from ..store import Store
 from ..timeutil import now_utc
 from . import compose, ledger, wire
@@ -217,6 +218,7 @@ class Sender:
         c, store, now = job.claim, self.store, now_utc()
         if outcome.ok:
             ledger.mark_sent(store, c, message_id=job.message_id, location=outcome.detail, now=now)
+            metrics.message(self.digest.name, "sent")
             with self.lock:
                 self.sent += 1
                 self.temporary = 0
@@ -226,15 +228,18 @@ class Sender:
         email = c.subscriber.email
         if outcome.permanent:
             log.warning("%s: %s refused: %s", self.digest.name, email, outcome.detail)
+            metrics.message(self.digest.name, "failed")
             if ledger.mark_failed(
                 store, c, message_id=job.message_id, error=outcome.detail, now=now
             ):
+                metrics.subscriber_bounced("delivery")
                 with self.lock:
                     self.bounced += 1
                 log.warning("%s: bounced (%d hard failures in a row)", email, BOUNCE_AFTER)
             return
         # set aside until the end of this run, then pending again for the next one
         ledger.defer(store, c, error=outcome.detail, now=now)
+        metrics.message(self.digest.name, "deferred")
         with self.lock:
             self.temporary += 1
             give_up = outcome.connection or self.temporary >= MAX_TEMPORARY

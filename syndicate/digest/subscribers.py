@@ -24,6 +24,7 @@ from .. import safeyaml
 from ..config import Config
 from ..errors import SlugError, SubscriberFileError, YamlError
 from ..model import Rejection, SubscriberStatus
+from ..observe import metrics
 from ..slugs import SLUG_RE, slugify
 from ..store import Store, Tx
 from ..store.records import Consent, KnownSubscriber, NewSubscriber, Subscriber
@@ -469,6 +470,8 @@ def set_status(
     changed = store.set_subscriber_status(subscriber_id, SubscriberStatus(status), now=now)
     if changed:
         store.record_event(subscriber_id, str(status), now, f"via {via}" if via else "")
+        if status == UNSUBSCRIBED:
+            metrics.unsubscribed(via)
     return changed
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from .. import __version__, templating
 from ..config import Config
 from ..model import Post
+from ..observe import metrics
 from ..slugs import is_slug
 from ..store import Store
 from ..store.records import FeedHead
@@ -233,6 +234,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
     out.put("index.html", index_bytes(cfg, listings, newest_overall, signup=form))
     out.put("feed.xsl", templating.read_bytes("feed.xsl", cfg.templates))
     result.written, result.unchanged = out.written, out.unchanged
+    metrics.feeds_written(out.written)
 
     if cfg.feeds.hub:
         changed_feeds = [

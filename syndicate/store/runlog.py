@@ -108,6 +108,25 @@ class RunLogMixin(StoreBase):
             log.warning("marked %d run(s) left unfinished by a dead process interrupted", closed)
         return closed
 
+    def last_successes(self) -> dict[str, datetime]:
+        """When each job last ended ``ok`` or ``partial`` (the metrics' last-success gauge).
+
+        Read at every scrape: per job, the newest such run found backwards along
+        ``ix_runs_job_started`` (a few rows), not a scan of every run ever recorded.
+        """
+        done = [RunOutcome.OK.value, RunOutcome.PARTIAL.value]
+        job = select(runs.c.job).distinct().subquery()
+        newest = (
+            select(runs.c.finished_at)
+            .where(runs.c.job == job.c.job, runs.c.outcome.in_(done))
+            .order_by(runs.c.started_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(job.c.job, newest)).all()
+        return {name: when for name, when in rows if when is not None}
+
     def last_runs(self, step: str | None = None) -> list[RunRecord]:
         """The newest run of each job (optionally of one step)."""
         with self.engine.connect() as conn:

@@ -23,7 +23,7 @@ from ..config import Config
 from ..digest import tokens
 from ..errors import SecretMissing, StoreUnavailable
 from ..store import Store, StoreError
-from . import archive_pages, healthz, hooks, signup_pages, subscription
+from . import archive_pages, healthz, hooks, metrics_page, signup_pages, subscription
 from .redirects import SlashRedirect
 from .security import Guard
 from .state import RETRY_AFTER, StoreHandle, WebState
@@ -102,6 +102,7 @@ def create_app(cfg: Config, *, store: Store | None = None, key: bytes | None = N
         Route("/digests/{name}/", archive_pages.listing, methods=["GET"]),
         Route("/digests/{name}/{file}", archive_pages.edition, methods=["GET"]),
         Route("/healthz", healthz.healthz, methods=["GET"]),
+        Route("/metrics", metrics_page.metrics, methods=["GET"]),
         Route("/hooks/bounce", hooks.bounce, methods=["POST"]),
         Route("/robots.txt", robots, methods=["GET"]),
     ]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import uvicorn
 
 from ..config import Config
+from ..observe import metrics
 from .app import create_app
 
 
@@ -54,6 +55,7 @@ class _Server(uvicorn.Server):
 def make_server(
     cfg: Config, host: str, port: int, announce: Callable[[str], None] = lambda url: None
 ) -> _Server:
+    metrics.prepare(cfg)  # GET /metrics shows every configured series from the start
     config = uvicorn.Config(
         create_app(cfg),
         host=host,

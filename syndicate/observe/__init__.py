@@ -1,0 +1,1 @@
+"""Observing the pipeline from outside: Prometheus metrics (``metrics.py``, ``exposition.py``)."""
