@@ -105,6 +105,9 @@ class PostsSource(Strict):
     posts: Path
     name: str = ""
     future: bool = False
+    # a front-matter date with a time but no offset: in site.timezone, or in UTC as
+    # Jekyll 4 reads it (YAML's rule), which moves its URL's day and so its feed id
+    naive_dates: Literal["site", "utc"] = "site"
     max_bytes: int = Field(10 * 1024 * 1024, gt=0)
     # a post with more is rejected: every category is a feed the post is written into
     max_categories: int = Field(50, ge=1, le=10_000)
