@@ -89,7 +89,7 @@ def test_refuses_to_overwrite_without_force(tmp_path, site_copy):
 
 def test_refuses_a_file_inside_the_site(site_copy):
     with pytest.raises(
-        ConfigError, match="inside the Jekyll site .* Jekyll would publish the store"
+        ConfigError, match=r"inside the Jekyll site .* Jekyll would publish the store"
     ):
         write(read_site(site_copy), site_copy / "schedule.yaml")
     assert not (site_copy / "schedule.yaml").exists()
