@@ -203,3 +203,32 @@ def test_a_fresh_jekyll_new_site_runs_in_one_command(tmp_path: Path) -> None:
     assert again.returncode == 1
     assert "schedule.yaml: already exists (--force replaces it)" in again.stderr
     assert _syndicate(work, "init", "--force", str(tmp_path / "fresh")).returncode == 0
+
+
+def test_the_command_without_jekyll(tmp_path: Path) -> None:
+    """In process, on the checked-in site: what it prints, --out, and a broken _config.yml."""
+    from click.testing import CliRunner
+
+    from syndicate.cli import main
+
+    from .conftest import DATA
+
+    site = tmp_path / "site"
+    shutil.copytree(DATA / "jekyll-site", site)
+    out = tmp_path / "elsewhere" / "feeds.yaml"
+    result = CliRunner().invoke(main, ["init", str(site), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"read {site / '_config.yml'}: 'Field Notes' at https://notes.example.org/field" in (
+        result.output
+    )
+    assert "found 3 posts; categories: Field Trips (2), notes (1); 3 tags" in result.output
+    assert f"wrote {out} (layout jekyll-feed" in result.output
+    assert f"next: syndicate --config {out} run --once" in result.output
+    assert out.is_file()
+
+    (site / "_config.yml").write_text("title: x\nfeed:\n  posts_limit: -1\n")
+    result = CliRunner().invoke(main, ["init", str(site), "--out", str(tmp_path / "b.yaml")])
+    assert result.exit_code == 1
+    assert f"{site / '_config.yml'}:3: feed.posts_limit: must be a whole number" in result.output
+    assert not (tmp_path / "b.yaml").exists()
+    assert CliRunner().invoke(main, ["init", "--help"]).exit_code == 0
