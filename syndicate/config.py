@@ -108,6 +108,9 @@ class PostsSource(Strict):
     # a front-matter date with a time but no offset: in site.timezone, or in UTC as
     # Jekyll 4 reads it (YAML's rule), which moves its URL's day and so its feed id
     naive_dates: Literal["site", "utc"] = "site"
+    # `:categories` in a permalink: the slugs (/field-trips/…), or Jekyll's names as
+    # written, lowercased (/field%20trips/…), which is in each post's link and id
+    permalink_categories: Literal["slug", "name"] = "slug"
     max_bytes: int = Field(10 * 1024 * 1024, gt=0)
     # a post with more is rejected: every category is a feed the post is written into
     max_categories: int = Field(50, ge=1, le=10_000)

@@ -335,3 +335,25 @@ def test_naive_dates(site, naive, date, day, instant):
     assert row["guid"] == f"https://finews.withounder.com/caijing/2022/02/{day}/x"
     [post] = store.posts(limit=1)
     assert post.date.astimezone(UTC).isoformat() == instant
+
+
+@pytest.mark.parametrize(
+    ("mode", "path"),
+    [
+        ("slug", "/field-trips/caijing/2022/02/11/x"),
+        # Jekyll's :categories: the names as written, lowercased, escaped in the URL
+        ("name", "/field%20trips/%E8%B4%A2%E7%BB%8F/2022/02/11/x"),
+    ],
+)
+def test_permalink_categories(site, mode, path):
+    text = site.config_path.read_text().replace(
+        "posts: site/_posts", f"posts: site/_posts\n    permalink_categories: {mode}"
+    )
+    site.write_config(text)
+    site.post("2022-02-11-x.md", categories="[Field Trips, 财经]")
+    store = site.store()
+    collect(site.cfg(), store, now=NOW)
+    row = rows(store)["_posts/2022-02-11-x.md"]
+    assert row["link"] == f"https://finews.withounder.com{path}.html"
+    assert row["guid"] == f"https://finews.withounder.com{path}"
+    assert cats_of(store, "_posts/2022-02-11-x.md") == ["field-trips", "caijing"]  # slugs stay

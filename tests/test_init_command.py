@@ -18,6 +18,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from lxml import etree
@@ -41,7 +42,7 @@ author:
   email: ada@example.org
 feed:
   posts_limit: 20
-  categories: [news, Releases]
+  categories: [news, Releases, Field Trips, 网信中国]
   tags:
     except: [hidden]
 """
@@ -59,6 +60,9 @@ POSTS = {
     # its own permalink and slug: Jekyll's id is the permalink's folder plus the slug
     "_posts/2024-01-20-own-link.md": "title: Own link\npermalink: /custom/place.html\n"
     "slug: own-slug\ncategory: Releases\n",
+    # names that are not slugs: Jekyll puts them in the URL as written, lowercased
+    "_posts/2024-02-20-trip.md": "title: A trip\ncategories: [Field Trips]\n",
+    "_posts/2024-02-21-wangxin.md": "title: 网信\ncategory: 网信中国\n",
 }
 
 
@@ -135,10 +139,12 @@ def test_init_and_run_once_give_jekyll_feeds_paths_ids_and_links(tmp_path: Path)
     # what jekyll-feed writes for these settings; "c++" it skips, "hidden" is excepted
     assert theirs == [
         "feed.xml",
+        "feed/Field Trips.xml",
         "feed/Releases.xml",
         "feed/by_tag/Ruby_On.xml",
         "feed/by_tag/python.xml",
         "feed/news.xml",
+        "feed/网信中国.xml",
     ]
 
     work = tmp_path / "work"
@@ -158,7 +164,7 @@ def test_init_and_run_once_give_jekyll_feeds_paths_ids_and_links(tmp_path: Path)
         expected, got = _atom(site / "_site" / name), _atom(ours)
         assert got == expected, name
     everything = _atom(feeds / "feed.xml")["entries"]
-    assert len(everything) == 5  # type: ignore[arg-type]
+    assert len(everything) == 7  # type: ignore[arg-type]
     # the other formats beside the Atom file, and the tag jekyll-feed skips at its slug
     assert (feeds / "feed.rss").is_file() and (feeds / "feed/Releases.json").is_file()
     assert not (feeds / "feed/by_tag/hidden.xml").exists()
@@ -170,7 +176,7 @@ def test_init_and_run_once_give_jekyll_feeds_paths_ids_and_links(tmp_path: Path)
 
     with LiveServer(load(cfg_path)) as server:
         for name in theirs:
-            status, headers, body = raw(server.url, "/" + name)
+            status, headers, body = raw(server.url, quote("/" + name))
             assert status == 200, name
             assert headers["content-type"] == "application/atom+xml; charset=utf-8"
             assert body == (feeds / name).read_bytes()
@@ -224,6 +230,9 @@ def test_the_command_without_jekyll(tmp_path: Path) -> None:
     assert "found 3 posts; categories: Field Trips (2), notes (1); 3 tags" in result.output
     assert f"wrote {out} (layout jekyll-feed" in result.output
     assert f"next: syndicate --config {out} run --once" in result.output
+    assert "note: _config.yml's url ends in '/', so jekyll-feed's links and ids have '//'" in (
+        result.output
+    )
     assert out.is_file()
 
     (site / "_config.yml").write_text("title: x\nfeed:\n  posts_limit: -1\n")

@@ -21,7 +21,7 @@ def test_every_key_of_the_fixture():
     assert site.title == "Field Notes"
     assert site.description == "Notes from the field, weekly."
     assert site.url == "https://notes.example.org/field"  # url (its / dropped) + baseurl
-    assert site.url_given and site.timezone_given
+    assert site.url_given and site.timezone_given and site.url_slash  # url: ".../"
     assert site.timezone == "America/New_York"
     assert site.permalink == "/:categories/:year/:month/:day/:title/"
     assert (site.author, site.email) == ("Grace Example", "grace@example.org")

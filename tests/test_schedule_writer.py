@@ -39,6 +39,7 @@ def test_the_fixture_becomes_a_config_that_reproduces_its_feeds(tmp_path, site_c
     [source] = cfg.sources
     assert source.posts.resolve() == site_copy.resolve()  # written relative: ../site
     assert source.future is True and source.naive_dates == "utc"
+    assert source.permalink_categories == "name"
     # every category the posts use, and the listed one no post uses yet (its feed exists)
     assert cfg.categories == {"field-trips": "Field Trips", "notes": "notes", "unused": "Unused"}
     feeds = cfg.feeds

@@ -50,6 +50,12 @@ def init(obj: Ctx, site_dir: Path, out: Path | None, force: bool) -> None:
         print(f"  will be rejected: {rejection.path}: {rejection.reason}")
     if not site.url_given:
         print(f"note: _config.yml has no url; {site.url} stands in (edit site.url)")
+    if site.url_slash and site.uses_jekyll_feed:
+        print(
+            "note: _config.yml's url ends in '/', so jekyll-feed's links and ids have '//'"
+            f" after the host; syndicate's are {site.url}/…: readers may show the last"
+            " entries once more"
+        )
     if not site.timezone_given:
         print(f"note: _config.yml has no timezone; this machine's ({site.timezone}) is used")
     if site.feed.collections:

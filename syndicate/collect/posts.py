@@ -95,6 +95,7 @@ class ParseContext:
     # tag names the store has already slugged: no need to check (pinyin) them again
     known_tags: frozenset[str] = frozenset()
     naive_utc: bool = False  # sources[].naive_dates: utc
+    name_categories: bool = False  # sources[].permalink_categories: name
 
 
 ParseResult = ParsedPost | Rejection | Skip | Unchanged
@@ -433,7 +434,9 @@ def _parse_text(
         url = "/" + _text(fm, "permalink").lstrip("/")
         url = quote(url, safe="/:@!$&'()*+,;=-._~%")
     else:
-        url = permalink(ctx.permalink, categories=cat_slugs, date=date, slug=slug)
+        # Jekyll's :categories is the names lowercased (UrlDrop#categories), once each
+        in_url = list(dict.fromkeys(c.lower() for c in raw_cats)) if ctx.name_categories else None
+        url = permalink(ctx.permalink, categories=in_url or cat_slugs, date=date, slug=slug)
     link = ctx.site_url + url
     guid = ctx.site_url + jekyll_id(url, slug)
     if len(guid) > MAX_GUID:
@@ -537,4 +540,5 @@ def context(
         known_categories=known,
         known_tags=known_tags,
         naive_utc=source.naive_dates == "utc",
+        name_categories=source.permalink_categories == "name",
     )

@@ -76,6 +76,8 @@ class JekyllSite:
     categories: dict[str, tuple[str, int]] = field(default_factory=dict)  # slug → (name, posts)
     tags: dict[str, int] = field(default_factory=dict)  # name → posts
     has_xslt: bool = False  # the site styles jekyll-feed's feed with /feed.xslt.xml
+    # url ends in "/": Jekyll's absolute_url then writes "//" (https://x.org//feed.xml)
+    url_slash: bool = False
 
     @property
     def uses_jekyll_feed(self) -> bool:
@@ -176,7 +178,8 @@ def read_site(site_dir: Path, *, now: datetime | None = None) -> JekyllSite:
 
 
 def _settings(doc: _Doc, root: Path) -> JekyllSite:
-    url = doc.text("url").rstrip("/")
+    written = doc.text("url")
+    url = written.rstrip("/")
     if url and not re.match(r"^https?://[^/\s]+", url):
         raise doc.error("url", f"{url!r} must be an absolute http(s) URL, e.g. https://example.org")
     baseurl = doc.text("baseurl").strip("/")
@@ -205,6 +208,7 @@ def _settings(doc: _Doc, root: Path) -> JekyllSite:
         plugins=tuple(dict.fromkeys(plugins)),
         feed=_feed(doc),
         has_xslt=(root / "feed.xslt.xml").is_file(),
+        url_slash=written.endswith("/"),
     )
 
 

@@ -99,6 +99,7 @@ def render(site: JekyllSite, out: Path) -> str:
     ]
     # a date with a time and no offset is UTC to Jekyll 4: its URL's day, and so its id
     lines.append('    naive_dates: "utc"  # a time without an offset is UTC, as Jekyll 4 reads it')
+    lines.append('    permalink_categories: "name"  # :categories in a link: the names, as Jekyll')
     if site.future:
         lines.append("    future: true  # future: true publishes posts dated ahead")
     names = categories(site)
