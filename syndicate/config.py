@@ -28,7 +28,7 @@ from pydantic import (
 
 from . import safeyaml
 from .errors import ConfigError, YamlError
-from .slugs import MAX_SLUG, SLUG_RE, is_slug, slugify
+from .slugs import MAX_SLUG, SLUG_RE, check_name, is_slug, slugify
 from .timeutil import parse_duration
 
 DEFAULT_CONFIG = "schedule.yaml"
@@ -105,6 +105,12 @@ class PostsSource(Strict):
     posts: Path
     name: str = ""
     future: bool = False
+    # a front-matter date with a time but no offset: in site.timezone, or in UTC as
+    # Jekyll 4 reads it (YAML's rule), which moves its URL's day and so its feed id
+    naive_dates: Literal["site", "utc"] = "site"
+    # `:categories` in a permalink: the slugs (/field-trips/…), or Jekyll's names as
+    # written, lowercased (/field%20trips/…), which is in each post's link and id
+    permalink_categories: Literal["slug", "name"] = "slug"
     max_bytes: int = Field(10 * 1024 * 1024, gt=0)
     # a post with more is rejected: every category is a feed the post is written into
     max_categories: int = Field(50, ge=1, le=10_000)
@@ -125,8 +131,59 @@ class StoreConfig(Strict):
     url_env: str = "SYNDICATE_STORE_URL"
 
 
+class JekyllFeedTags(Strict):
+    """jekyll-feed's ``feed.tags`` mapping: which tags get a feed, and where."""
+
+    only: list[str] | None = None  # None: every tag
+    except_: list[str] = Field([], alias="except")
+    path: str = "/feed/by_tag/"  # jekyll-feed joins it and the tag as strings: keep the "/"
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        return _site_path(v, "/feed/by_tag/")
+
+
+class JekyllFeedConfig(Strict):
+    """Where jekyll-feed wrote the site's feeds (its ``feed:`` settings), for that layout."""
+
+    path: str = "/feed.xml"
+    categories: list[str] = []
+    tags: JekyllFeedTags = JekyllFeedTags()
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        v = _site_path(v, "/feed.xml")
+        if not v.endswith(".xml") or v.endswith("/.xml"):
+            raise ValueError(f"{v!r} must end in a file name with .xml, as /feed.xml does")
+        return v
+
+    @field_validator("categories")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        for name in v:  # each is a file name: feed/<name>.xml
+            if not name.strip() or "/" in name or "\\" in name or name.startswith("."):
+                raise ValueError(f"category {name!r} cannot be a file name (feed/<name>.xml)")
+            check_name(name)
+        return v
+
+
+def _site_path(v: str, example: str) -> str:
+    """A path below the site root, as written in _config.yml (with or without the first /)."""
+    parts = v.strip().lstrip("/").split("/")
+    if not v.strip() or any(p in (".", "..") or p.startswith(".") for p in parts if p):
+        raise ValueError(f"{v!r} must be a path inside the site, like {example}")
+    if any(ord(c) < 32 or c == "\\" for c in v):
+        raise ValueError(f"{v!r} holds a control character or a backslash")
+    return "/" + v.strip().lstrip("/")
+
+
 class FeedsConfig(Strict):
     dir: Path = Path("feeds")
+    # where each feed's files go: "syndicate" (<slug>.atom …), or jekyll-feed's own paths
+    layout: Literal["syndicate", "jekyll-feed"] = "syndicate"
+    jekyll_feed: JekyllFeedConfig = JekyllFeedConfig()
     base_url: str = ""
     limit: int = Field(50, ge=1, le=10000)
     excerpt_only: bool = False
@@ -750,7 +807,9 @@ class Config(Strict):
 
     @property
     def feeds_base_url(self) -> str:
-        return (self.feeds.base_url or self.site.url + "/feeds/").rstrip("/") + "/"
+        # jekyll-feed's files sit at the site root (/feed.xml), syndicate's under /feeds/
+        folder = "/" if self.feeds.layout == "jekyll-feed" else "/feeds/"
+        return (self.feeds.base_url or self.site.url + folder).rstrip("/") + "/"
 
 
 def _line_map(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:

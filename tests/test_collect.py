@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -309,3 +309,51 @@ def test_category_counts_leave_out_withdrawn_posts(site):
     collect(site.cfg(), store, now=NOW)
     # a category whose every post is withdrawn has no count at all, as before
     assert store.category_counts() == {"caijing": 1, "keji": 1}
+
+
+@pytest.mark.parametrize(
+    ("naive", "date", "day", "instant"),
+    [
+        # the default: a time without an offset is in site.timezone (Asia/Shanghai)
+        ("site", "2022-02-11 23:30:00", "11", "2022-02-11T15:30:00+00:00"),
+        # Jekyll 4's reading: UTC, and the URL takes the local day of that instant
+        ("utc", "2022-02-11 23:30:00", "12", "2022-02-11T23:30:00+00:00"),
+        ("utc", "2022-02-11 20:00:00 +0800", "11", "2022-02-11T12:00:00+00:00"),  # has one
+        ("utc", "2022-02-11", "11", "2022-02-10T16:00:00+00:00"),  # a bare date: local midnight
+    ],
+)
+def test_naive_dates(site, naive, date, day, instant):
+    text = site.config_path.read_text().replace(
+        "posts: site/_posts", f"posts: site/_posts\n    naive_dates: {naive}"
+    )
+    site.write_config(text)
+    site.post("2022-02-11-x.md", date=date)
+    store = site.store()
+    collect(site.cfg(), store, now=NOW)
+    row = rows(store)["_posts/2022-02-11-x.md"]
+    assert row["link"] == f"https://finews.withounder.com/caijing/2022/02/{day}/x.html"
+    assert row["guid"] == f"https://finews.withounder.com/caijing/2022/02/{day}/x"
+    [post] = store.posts(limit=1)
+    assert post.date.astimezone(UTC).isoformat() == instant
+
+
+@pytest.mark.parametrize(
+    ("mode", "path"),
+    [
+        ("slug", "/field-trips/caijing/2022/02/11/x"),
+        # Jekyll's :categories: the names as written, lowercased, escaped in the URL
+        ("name", "/field%20trips/%E8%B4%A2%E7%BB%8F/2022/02/11/x"),
+    ],
+)
+def test_permalink_categories(site, mode, path):
+    text = site.config_path.read_text().replace(
+        "posts: site/_posts", f"posts: site/_posts\n    permalink_categories: {mode}"
+    )
+    site.write_config(text)
+    site.post("2022-02-11-x.md", categories="[Field Trips, 财经]")
+    store = site.store()
+    collect(site.cfg(), store, now=NOW)
+    row = rows(store)["_posts/2022-02-11-x.md"]
+    assert row["link"] == f"https://finews.withounder.com{path}.html"
+    assert row["guid"] == f"https://finews.withounder.com{path}"
+    assert cats_of(store, "_posts/2022-02-11-x.md") == ["field-trips", "caijing"]  # slugs stay

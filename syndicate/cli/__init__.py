@@ -2,8 +2,8 @@
 
 One module per command group (``pipeline``: collect, build, status, run,
 jobs, health, serve, worker; ``digest_commands``: digest; ``subscriber_commands``:
-subscribers; ``bounce_commands``; ``template_commands``; ``store_commands``); what they share is
-in ``context``. Nothing outside this package imports from it.
+subscribers; ``bounce_commands``; ``template_commands``; ``store_commands``;
+``init_command``); what they share is in ``context``. Nothing outside this package imports from it.
 """
 
 from __future__ import annotations
@@ -111,3 +111,4 @@ LazyGroup.lazy.update(
 LazyGroup.lazy["templates"] = "syndicate.cli.template_commands:templates"  # list, eject
 LazyGroup.lazy["bounces"] = "syndicate.cli.bounce_commands:bounces"  # process
 LazyGroup.lazy["store"] = "syndicate.cli.store_commands:store"  # status, upgrade
+LazyGroup.lazy["init"] = "syndicate.cli.init_command:init"  # a Jekyll site → schedule.yaml

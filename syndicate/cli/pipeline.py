@@ -100,7 +100,7 @@ def build(obj: Ctx, force: bool, snippets: bool) -> None:
     for msg in result.ping_errors:
         print(f"warning: {msg}", file=sys.stderr)
     if result.skipped:
-        where = result.index.parent if result.index else obj.cfg.feeds.dir
+        where = obj.cfg.feeds.dir
         print(f"nothing changed: {result.feeds} feeds up to date in {where}")
     else:
         print(

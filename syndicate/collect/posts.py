@@ -18,7 +18,7 @@ import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -94,6 +94,8 @@ class ParseContext:
     known_categories: dict[str, str] = field(default_factory=dict)
     # tag names the store has already slugged: no need to check (pinyin) them again
     known_tags: frozenset[str] = frozenset()
+    naive_utc: bool = False  # sources[].naive_dates: utc
+    name_categories: bool = False  # sources[].permalink_categories: name
 
 
 ParseResult = ParsedPost | Rejection | Skip | Unchanged
@@ -312,6 +314,22 @@ def jekyll_id(url: str, slug: str) -> str:
     return posixpath.join(folder, quote(slug, safe="-._~"))
 
 
+def _front_date(value: object, tz: ZoneInfo, ctx: ParseContext) -> datetime:
+    """A front-matter date; with ``naive_utc``, a time without an offset is UTC.
+
+    That is Jekyll 4's reading (Psych's YAML timestamps; the post's URL then
+    takes the local day of that instant), and the URL's day is in the id.
+    A bare date stays local midnight, as in Jekyll.
+    """
+    if ctx.naive_utc and isinstance(value, datetime) and value.tzinfo is None:
+        return parse_date(value, UTC).astimezone(tz)  # YAML made it a datetime
+    if ctx.naive_utc and isinstance(value, str) and ":" in value:
+        in_utc = parse_date(value, UTC)
+        if in_utc != parse_date(value, tz):  # no offset was written
+            return in_utc.astimezone(tz)
+    return parse_date(value, tz)
+
+
 def parse_file(entry: FileEntry, ctx: ParseContext) -> ParseResult:
     """Read one post file into a ParsedPost, or say why not."""
     if entry.size > ctx.max_bytes:
@@ -373,7 +391,7 @@ def _parse_text(
 
     tz = ZoneInfo(ctx.timezone)
     try:
-        date = parse_date(fm["date"], tz) if fm.get("date") else parse_date(file_date, tz)
+        date = _front_date(fm["date"], tz, ctx) if fm.get("date") else parse_date(file_date, tz)
     except DateError as exc:
         raise _Reject(str(exc)) from None
     if not ctx.future and date > ctx.now:
@@ -382,7 +400,7 @@ def _parse_text(
     for key in ("last_modified_at", "updated", "modified"):
         if fm.get(key):
             try:
-                updated = max(parse_date(fm[key], tz), date)
+                updated = max(_front_date(fm[key], tz, ctx), date)
             except DateError as exc:
                 raise _Reject(f"{key}: {exc}") from None
             break
@@ -416,7 +434,9 @@ def _parse_text(
         url = "/" + _text(fm, "permalink").lstrip("/")
         url = quote(url, safe="/:@!$&'()*+,;=-._~%")
     else:
-        url = permalink(ctx.permalink, categories=cat_slugs, date=date, slug=slug)
+        # Jekyll's :categories is the names lowercased (UrlDrop#categories), once each
+        in_url = list(dict.fromkeys(c.lower() for c in raw_cats)) if ctx.name_categories else None
+        url = permalink(ctx.permalink, categories=in_url or cat_slugs, date=date, slug=slug)
     link = ctx.site_url + url
     guid = ctx.site_url + jekyll_id(url, slug)
     if len(guid) > MAX_GUID:
@@ -519,4 +539,6 @@ def context(
         max_tags=source.max_tags,
         known_categories=known,
         known_tags=known_tags,
+        naive_utc=source.naive_dates == "utc",
+        name_categories=source.permalink_categories == "name",
     )

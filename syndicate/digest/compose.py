@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..config import Config, DigestConfig
 from ..model import Category, Post
+from ..publish import layout
 from ..store import Store
 from ..timeutil import parse_duration
 from . import ledger
@@ -192,7 +193,7 @@ def category_url(cfg: Config, slug: str) -> str:
 
 def feed_url(cfg: Config, slug: str) -> str:
     ext = "rss" if "rss" in cfg.feeds.formats else cfg.feeds.formats[0]
-    return f"{cfg.feeds_base_url}{slug}.{ext}"
+    return layout.file_url(cfg, layout.feed_file(cfg, layout.category_stem(cfg, slug), ext))
 
 
 def archive_url(cfg: Config, name: str, date: str) -> str:

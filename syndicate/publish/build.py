@@ -28,7 +28,8 @@ from ..store import Store
 from ..store.records import FeedHead
 from ..terms import CategoryRegistry
 from ..writer import Output
-from .formats import EPOCH, FORMATS, FeedSpec, feed_updated, render
+from . import layout
+from .formats import EPOCH, FeedSpec, feed_updated, render
 from .listing import Listing, index_bytes, opml_bytes, snippet, subscribe_snippet
 from .websub import ping
 
@@ -68,6 +69,7 @@ def specs(cfg: Config, store: Store) -> list[FeedSpec]:
             home_url=site.url + "/",
             description=site.description or site.title,
             excerpt_only=cfg.feeds.excerpt_only or "all" in excerpt,
+            stem=layout.all_stem(cfg),
         )
     ]
     for cat in store.all_categories():
@@ -82,12 +84,16 @@ def specs(cfg: Config, store: Store) -> list[FeedSpec]:
                 home_url=_page_url(cfg, cfg.feeds.category_url, cat.slug),
                 description=f"{site.title}「{cat.name}」栏目",
                 excerpt_only=cfg.feeds.excerpt_only or cat.slug in excerpt,
+                stem=layout.category_stem(cfg, cat.slug),
             )
         )
     if cfg.feeds.tags:
         for tag in store.all_tags():
             if not is_slug(tag.slug):
                 log.error("skipping tag with unsafe slug %r", tag.slug)
+                continue
+            stem = layout.tag_stem(cfg, tag.slug, tag.name)
+            if stem is None:  # left out by jekyll-feed's feed.tags only/except
                 continue
             out.append(
                 FeedSpec(
@@ -97,6 +103,7 @@ def specs(cfg: Config, store: Store) -> list[FeedSpec]:
                     home_url=_page_url(cfg, cfg.feeds.tag_url, tag.slug),
                     description=f"{site.title}：标签「{tag.name}」",
                     excerpt_only=cfg.feeds.excerpt_only,
+                    stem=stem,
                 )
             )
     return out
@@ -169,7 +176,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
     with store.transaction() as tx:
         CategoryRegistry(store, tx).register_configured(cfg.categories)  # config names win
     root = Path(cfg.feeds.dir)
-    result = BuildResult(index=root / "index.html")
+    result = BuildResult(index=root / layout.index_file(cfg))
     fingerprint = _fingerprint(cfg, store)
     recorded = json.loads(store.get_meta(FINGERPRINT_KEY) or "{}")
     if (
@@ -190,6 +197,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
     if not force and recorded.get("shared") == shared:
         previous = recorded.get("feed_states", {})
     states: dict[str, str] = {}
+    feed_files: set[str] = set()  # for the hub: every feed file, whatever the layout
     for spec in specs(cfg, store):
         category = None if spec.key == "all" or spec.key.startswith("tags/") else spec.key
         tag = spec.key[5:] if spec.key.startswith("tags/") else None
@@ -198,13 +206,14 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         heads = store.feed_heads(category=category, tag=tag, limit=limit)
         states[spec.key] = _feed_state(spec, heads)
         posts: Sequence[Post | FeedHead] = heads
-        names = [f"{spec.key}.{fmt}" for fmt in cfg.feeds.formats]
+        names = [spec.file(cfg, fmt) for fmt in cfg.feeds.formats]
+        feed_files.update(names)
         if previous.get(spec.key) == states[spec.key] and all((root / n).exists() for n in names):
             out.unchanged.extend(names)  # same entries as last time: same bytes, not rendered
         else:
             rendered = store.posts(category=category, tag=tag, limit=limit)
             for fmt, data in render(cfg, spec, rendered, cfg.feeds.formats).items():
-                out.put(f"{spec.key}.{fmt}", data)
+                out.put(spec.file(cfg, fmt), data)
             posts = rendered
         result.feeds += 1
         newest_overall = max(newest_overall, feed_updated(posts))
@@ -223,25 +232,21 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         if cfg.feeds.snippets and spec.key != "all":
             html = snippet(cfg, spec)
             result.snippets[spec.key] = html
-            out.put(f"snippets/{spec.key}.html", html.encode("utf-8"))
+            out.put(layout.snippet_file(cfg, spec.key), html.encode("utf-8"))
 
     form = signup_form(cfg, store)
     if form is not None and cfg.feeds.snippets:
         html = subscribe_snippet(cfg, form)
         result.snippets["subscribe"] = html
-        out.put("snippets/subscribe.html", html.encode("utf-8"))
-    out.put("feeds.opml", opml_bytes(cfg, listings, newest_overall))
-    out.put("index.html", index_bytes(cfg, listings, newest_overall, signup=form))
-    out.put("feed.xsl", templating.read_bytes("feed.xsl", cfg.templates))
+        out.put(layout.snippet_file(cfg, "subscribe"), html.encode("utf-8"))
+    out.put(layout.OPML_FILE, opml_bytes(cfg, listings, newest_overall))
+    out.put(layout.index_file(cfg), index_bytes(cfg, listings, newest_overall, signup=form))
+    out.put(layout.XSL_FILE, templating.read_bytes("feed.xsl", cfg.templates))
     result.written, result.unchanged = out.written, out.unchanged
     metrics.feeds_written(out.written)
 
     if cfg.feeds.hub:
-        changed_feeds = [
-            f"{cfg.feeds_base_url}{name}"
-            for name in out.written
-            if name.rsplit(".", 1)[-1] in FORMATS
-        ]
+        changed_feeds = [layout.file_url(cfg, name) for name in out.written if name in feed_files]
         result.ping_errors = ping(cfg.feeds.hub, changed_feeds)
     store.set_meta(
         FINGERPRINT_KEY,

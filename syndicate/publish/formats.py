@@ -31,6 +31,7 @@ from ..config import Config
 from ..model import Post
 from ..store.records import FeedHead
 from ..text import strip_control
+from . import layout
 
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
@@ -52,13 +53,17 @@ class FeedSpec:
     home_url: str
     description: str
     excerpt_only: bool = False
+    stem: str = ""  # its files' path without the extension (layout.py); "" is the key
+
+    def file(self, cfg: Config, fmt: str) -> str:
+        return layout.feed_file(cfg, self.stem or self.key, fmt)
 
     def self_url(self, cfg: Config, fmt: str) -> str:
-        return f"{cfg.feeds_base_url}{self.key}.{fmt}"
+        return layout.file_url(cfg, self.file(cfg, fmt))
 
     @property
     def xsl_href(self) -> str:
-        return "../" * self.key.count("/") + "feed.xsl"
+        return layout.xsl_href(self.stem or self.key)
 
 
 def _clean(text: str) -> str:

@@ -11,6 +11,7 @@ from lxml import etree
 
 from ..config import Config
 from ..templating import template
+from . import layout
 from .formats import MEDIA_TYPES, FeedSpec
 
 FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
@@ -107,7 +108,7 @@ def index_bytes(
     html = template("index.html.j2", cfg.templates, language=cfg.site.language).render(
         site=cfg.site,
         rows=rows,
-        opml_url=f"{cfg.feeds_base_url}feeds.opml",
+        opml_url=layout.file_url(cfg, layout.OPML_FILE),
         updated=updated.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         signup=signup,
     )

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from ..config import Config
 from ..digest import tokens
 from ..errors import SecretMissing, StoreUnavailable
+from ..publish import layout
 from ..store import Store, StoreError
 from . import archive_pages, healthz, hooks, metrics_page, signup_pages, subscription
 from .redirects import SlashRedirect
@@ -41,10 +42,21 @@ async def feed_file(request: Request) -> Response:
     return response
 
 
+async def site_file(request: Request) -> Response:
+    """A file the jekyll-feed layout puts at the site root (``/feed.xml``, ``/feed/news.xml``)."""
+    state: WebState = request.app.state.web
+    relative = request.scope["path"].lstrip("/")
+    response = await run_in_threadpool(state.files.response, request, relative)
+    if response is None:
+        raise HTTPException(404)
+    return response
+
+
 async def home(request: Request) -> Response:
     """The feeds index page that ``syndicate build`` wrote."""
     state: WebState = request.app.state.web
-    response = await run_in_threadpool(state.files.response, request, "index.html")
+    index = layout.index_file(state.cfg)
+    response = await run_in_threadpool(state.files.response, request, index)
     if response is None:
         return PlainTextResponse(
             "404 还没有生成订阅源 / No feeds built yet: run `syndicate build`.\n", status_code=404
@@ -105,6 +117,7 @@ def create_app(cfg: Config, *, store: Store | None = None, key: bytes | None = N
         Route("/metrics", metrics_page.metrics, methods=["GET"]),
         Route("/hooks/bounce", hooks.bounce, methods=["POST"]),
         Route("/robots.txt", robots, methods=["GET"]),
+        *(Route(path, site_file, methods=["GET"]) for path in layout.served_routes(cfg)),
     ]
     app = Starlette(
         routes=routes,

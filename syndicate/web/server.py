@@ -15,6 +15,7 @@ import uvicorn
 
 from ..config import Config
 from ..observe import metrics
+from ..publish import layout
 from .app import create_app
 
 
@@ -74,7 +75,8 @@ def serve(cfg: Config, host: str, port: int) -> int:
     """Serve until SIGINT/SIGTERM; 0 on a clean stop, 1 when the address cannot be bound."""
 
     def announce(url: str) -> None:
-        print(f"serving {cfg.site.title} on {url}  (feeds: {url}feeds/; Ctrl-C stops)", flush=True)
+        feeds = url + ("feed/" if layout.jekyll(cfg) else "feeds/")
+        print(f"serving {cfg.site.title} on {url}  (feeds: {feeds}; Ctrl-C stops)", flush=True)
 
     server = make_server(cfg, host, port, announce)
     try:

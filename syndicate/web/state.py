@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import Config
 from ..errors import StoreUnavailable
+from ..publish import layout
 from ..store import Store, StoreError, open_store
 from .static import FileServer
 
@@ -179,4 +180,4 @@ class WebState:
     files: FileServer = field(init=False)
 
     def __post_init__(self) -> None:
-        self.files = FileServer(self.cfg.feeds.dir)
+        self.files = FileServer(self.cfg.feeds.dir, feed_types=layout.feed_types(self.cfg))

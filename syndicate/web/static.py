@@ -106,10 +106,12 @@ def wants_xml_view(accept: str) -> bool:
     return "text/html" in accept and not any(t in accept for t in FEED_TYPES)
 
 
-def media_type(path: Path, accept: str) -> str:
+def media_type(path: Path, accept: str, feed_types: dict[str, str] | None = None) -> str:
+    """``feed_types``: suffixes that are feeds in this layout (jekyll-feed's Atom is .xml)."""
     suffix = path.suffix.lower()
-    base = TYPES.get(suffix, BINARY)
-    if suffix in XML_FEEDS and wants_xml_view(accept):
+    feeds = feed_types or {}
+    base = feeds.get(suffix) or TYPES.get(suffix, BINARY)
+    if (suffix in XML_FEEDS or suffix in feeds) and wants_xml_view(accept):
         base = "application/xml"
     return base if base == BINARY else f"{base}; charset=utf-8"
 
@@ -142,9 +144,12 @@ def _not_modified_since(header: str, mtime: float) -> bool:
 class FileServer:
     """Answers GET and HEAD for the files under one folder."""
 
-    def __init__(self, root: Path, cache: _Cache | None = None) -> None:
+    def __init__(
+        self, root: Path, cache: _Cache | None = None, feed_types: dict[str, str] | None = None
+    ) -> None:
         self.root = root
         self.cache = cache or _Cache()
+        self.feed_types = feed_types or {}
 
     def response(self, request: Request, relative: str) -> Response | None:
         """The file's response (200 or 304), or None when there is no such file here."""
@@ -178,7 +183,7 @@ class FileServer:
         return ims is not None and _not_modified_since(ims, mtime)
 
     def _headers(self, request: Request, target: Path, etag: str, mtime: float) -> dict[str, str]:
-        content_type = media_type(target, request.headers.get("accept", ""))
+        content_type = media_type(target, request.headers.get("accept", ""), self.feed_types)
         headers = {
             "content-type": content_type,
             "etag": f'"{etag}"',
@@ -188,7 +193,7 @@ class FileServer:
         vary = []
         if _compressible(content_type):
             vary.append("Accept-Encoding")
-        if target.suffix.lower() in XML_FEEDS:
+        if target.suffix.lower() in XML_FEEDS or target.suffix.lower() in self.feed_types:
             vary.append("Accept")
             headers["content-security-policy"] = FEED_CSP
         if target.suffix.lower() == ".html":
