@@ -136,6 +136,7 @@ async def subscribe(request: Request) -> Response:
         state.cfg, request, form_token=_text(data, "ft"), json=as_json, key=key, now=time.time()
     )
     if why is not None:
+        why = i18n.gettext(state.cfg.site.language, why)
         if as_json:
             return JSONResponse({"error": why}, status_code=403, headers={**PRIVATE, **cors})
         forbidden = i18n.gettext(state.cfg.site.language, "Forbidden")
@@ -225,7 +226,8 @@ def _newest(state: WebState, digests: tuple[str, ...]) -> dict[str, str] | None:
     if best is None:
         return None
     date, name = best
-    return {"href": f"/digests/{name}/{date}.html", "label": f"{name} · {date}"}
+    shown = i18n.format_date(state.cfg.site.language, date)
+    return {"href": f"/digests/{name}/{date}.html", "label": f"{name} · {shown}"}
 
 
 async def confirm(request: Request) -> Response:
