@@ -87,22 +87,23 @@ def catalog_name(language: str) -> str:
     """The catalog a language uses: its own, else the nearest of the same language, else English."""
     loc = _parsed(language)
     have = available()
-    if loc.language == "zh":  # Chinese is chosen by script, not by country
-        wanted = ["zh_TW" if _traditional(loc) else "zh_CN"]
-    else:
-        wanted = [f"{loc.language}_{loc.territory}" if loc.territory else "", loc.language]
-    for name in wanted:
-        if name in have:
-            return name
-    same = [c for c in have if c.split("_")[0] == loc.language]
-    if same:
-        return same[0]
-    if loc.language != SOURCE or language.replace("_", "-").split("-")[0].lower() != SOURCE:
-        log.warning(
-            "site.language %r has no catalog (have: %s): pages and mails are in English",
-            language,
-            ", ".join(have),
-        )
+    if loc.language == language.replace("_", "-").split("-")[0].lower():  # Babel read the tag
+        if loc.language == "zh":  # Chinese is chosen by script, not by country
+            wanted = ["zh_TW" if _traditional(loc) else "zh_CN"]
+        else:
+            wanted = [f"{loc.language}_{loc.territory}" if loc.territory else "", loc.language]
+        for name in wanted:
+            if name in have:
+                return name
+        same = [c for c in have if c.split("_")[0] == loc.language]
+        if same:
+            return same[0]
+    # a language without a catalog, or a tag Babel cannot read: said once (functools.cache)
+    log.warning(
+        "site.language %r has no catalog (have: %s): pages and mails are in English",
+        language,
+        ", ".join(have),
+    )
     return SOURCE
 
 

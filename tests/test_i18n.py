@@ -485,8 +485,16 @@ def test_an_unknown_language_is_english_with_one_warning(site, monkeypatch, capl
     assert "E-mail digests" in page and 'lang="fr-CA"' in page
     warnings = [r for r in caplog.records if "has no catalog" in r.getMessage()]
     assert len(warnings) == 1 and "fr-CA" in warnings[0].getMessage()
+    # a tag Babel cannot read at all: English too, and said
+    caplog.clear()
+    assert i18n.catalog_name("no such-tag") == "en"
+    assert i18n.format_date("no such-tag", "2026-12-03") == "December 3, 2026"
+    assert ["no such-tag" in r.getMessage() for r in caplog.records] == [True]
+    # the nearest catalog of the same language, without a word
+    caplog.clear()
     assert i18n.catalog_name("zh-HK") == "zh_TW" and i18n.catalog_name("en-GB") == "en"
-    assert i18n.catalog_name("zh-Hans-SG") == "zh_CN"
+    assert i18n.catalog_name("zh-Hans-SG") == "zh_CN" and i18n.catalog_name("zh-Hant") == "zh_TW"
+    assert caplog.records == []
 
 
 def test_catalogs_work_without_mo_files(tmp_path):
