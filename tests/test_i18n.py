@@ -436,7 +436,11 @@ def test_the_subject_keeps_the_iso_date_and_the_body_the_locales(
     (msg,) = outbox(site)
     assert str(msg["Subject"]) == subject
     plain, _ = message_texts(msg)
-    assert plain.splitlines()[0] == f"金融资讯网 · {dateline}"
+    lines = plain.splitlines()
+    assert lines[0] == f"金融资讯网 · {dateline}" and lines[1] == ""
+    footer = lines[lines.index("--") + 1 :]  # one line each: archive, preferences, unsubscribe
+    assert len(footer) == 4 and footer[-1] == "金融资讯网 https://finews.withounder.com/", footer
+    assert all(line.count("https://") == 1 for line in footer), footer
 
 
 def test_operator_text_is_never_translated(site, monkeypatch):
