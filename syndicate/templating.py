@@ -164,15 +164,9 @@ def _environment(folders: tuple[Path, ...], autoescape: bool | None, language: s
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["language"] = language
     # dates and counts as the locale writes them: {{ e.date | format_date }}, {{ n | number }}
-    env.filters["format_date"] = functools.partial(_format_date, language)
+    env.filters["format_date"] = functools.partial(i18n.format_date, language)
     env.filters["number"] = functools.partial(i18n.format_number, language)
     return env
-
-
-def _format_date(language: str, value: object, format: str = "long") -> str:
-    from . import i18n
-
-    return i18n.format_date(language, value, format)  # type: ignore[arg-type]
 
 
 def environment(folder: Path | None = None, *, language: str) -> Environment:
