@@ -260,15 +260,16 @@ class DigestConfig(Strict):
     categories: Literal["all"] | list[str] = "all"
     window: str = "since-last"
     max_per_category: int = Field(10, ge=1, le=500)
-    subject: str = "{{ site.title }} 每日要闻 {{ edition.date }}"
-    preheader: str = "{{ edition.count }} 篇新文章：{{ edition.first_title }}"
+    # unset: the site language's default (digest/render.py); a value given is used as written
+    subject: str | None = None
+    preheader: str | None = None
     from_: str = Field(alias="from")
     reply_to: str = ""
     templates: DigestTemplates = DigestTemplates()
     size_budget: int = Field(100_000, ge=10_000)
     # filled in per subscriber after CSS inlining ({name} is the subscriber's name)
-    greeting: str = "{name}，您好："
-    greeting_anonymous: str = "您好："
+    greeting: str | None = None  # unset: the catalog's ("{name}，您好：" in zh-CN)
+    greeting_anonymous: str | None = None
     list_id: str = ""  # default <name>.<site host>
     unsubscribe_mailto: str = ""  # default unsubscribe@<site host>
 
@@ -314,9 +315,11 @@ class DigestConfig(Strict):
 
     @field_validator("subject", "preheader")
     @classmethod
-    def _template(cls, v: str) -> str:
+    def _template(cls, v: str | None) -> str | None:
         from jinja2 import Environment, TemplateSyntaxError
 
+        if v is None:
+            return v
         try:
             Environment().parse(v)
         except TemplateSyntaxError as exc:
@@ -325,9 +328,10 @@ class DigestConfig(Strict):
 
     @field_validator("greeting")
     @classmethod
-    def _greeting(cls, v: str) -> str:
+    def _greeting(cls, v: str | None) -> str | None:
         try:
-            v.format(name="x")
+            if v is not None:
+                v.format(name="x")
         except (KeyError, IndexError, ValueError):
             raise ValueError("greeting may only use {name}") from None
         return v
@@ -590,7 +594,7 @@ class SignupLimits(Strict):
 class ConfirmMail(Strict):
     """The double opt-in mail a sign-up gets."""
 
-    subject: str = "请确认订阅 {{ site.title }} 的邮件摘要"
+    subject: str | None = None  # unset: the site language's (digest/confirmation.py)
     from_: str = Field("", alias="from")  # default: the first digest's from
     expires: str = "48h"  # how long its link works
 

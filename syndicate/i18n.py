@@ -13,19 +13,31 @@ Invariants:
   refreshes the ``.pot`` template);
 - catalogs are loaded once per process per language;
 - message ids are the English text, so a string missing from a catalog shows
-  English, never a key.
+  English, never a key;
+- a language with no catalog at all is English throughout (words, dates and
+  numbers alike, so a page never mixes two languages), said once per process
+  in a warning.
+
+Text that an operator writes in ``schedule.yaml`` (an explicit ``subject:``,
+category names, the site title) is never looked up here: only syndicate's
+own words are translated.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
+import logging
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from babel import Locale
     from babel.support import Translations
+
+log = logging.getLogger(__name__)
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "syndicate"
@@ -40,14 +52,30 @@ def available() -> tuple[str, ...]:
 
 
 @functools.cache
-def locale(language: str) -> Locale:
-    """``site.language`` as a Babel locale, for dates and numbers; unknown tags are English."""
+def _parsed(language: str) -> Locale:
+    """The tag as Babel reads it; one it cannot read is English."""
     from babel import Locale, UnknownLocaleError
 
     try:
         return Locale.parse(language.replace("_", "-"), sep="-")
     except (ValueError, UnknownLocaleError):
         return Locale.parse(SOURCE)
+
+
+@functools.cache
+def locale(language: str) -> Locale:
+    """``site.language`` as a Babel locale, for dates and numbers.
+
+    A language that fell back to the English catalog formats as English too:
+    French dates on English pages would be two languages on one page.
+    """
+    from babel import Locale
+
+    loc = _parsed(language)
+    name = catalog_name(language)
+    if name == SOURCE and loc.language != SOURCE:
+        return Locale.parse(SOURCE)
+    return loc
 
 
 def _traditional(loc: Locale) -> bool:
@@ -57,17 +85,32 @@ def _traditional(loc: Locale) -> bool:
 @functools.cache
 def catalog_name(language: str) -> str:
     """The catalog a language uses: its own, else the nearest of the same language, else English."""
-    loc = locale(language)
+    loc = _parsed(language)
     have = available()
-    if loc.language == "zh":  # Chinese is chosen by script, not by country
-        wanted = ["zh_TW" if _traditional(loc) else "zh_CN"]
-    else:
-        wanted = [f"{loc.language}_{loc.territory}" if loc.territory else "", loc.language]
-    for name in wanted:
-        if name in have:
-            return name
-    same = [c for c in have if c.split("_")[0] == loc.language]
-    return same[0] if same else SOURCE
+    if loc.language == language.replace("_", "-").split("-")[0].lower():  # Babel read the tag
+        if loc.language == "zh":  # Chinese is chosen by script, not by country
+            wanted = ["zh_TW" if _traditional(loc) else "zh_CN"]
+        else:
+            wanted = [f"{loc.language}_{loc.territory}" if loc.territory else "", loc.language]
+        for name in wanted:
+            if name in have:
+                return name
+        same = [c for c in have if c.split("_")[0] == loc.language]
+        if same:
+            return same[0]
+    # a language without a catalog, or a tag Babel cannot read: said once (functools.cache)
+    log.warning(
+        "site.language %r has no catalog (have: %s): pages and mails are in English",
+        language,
+        ", ".join(have),
+    )
+    return SOURCE
+
+
+def fingerprint(language: str) -> str:
+    """A hash of the catalog ``language`` uses, so a build renders again when it changes."""
+    po = LOCALE_DIR / catalog_name(language) / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return hashlib.sha256(po.read_bytes()).hexdigest() if po.exists() else ""
 
 
 def _compiled(name: str) -> io.BytesIO:
@@ -109,3 +152,39 @@ def gettext(language: str, message: str) -> str:
 def ngettext(language: str, singular: str, plural: str, n: int) -> str:
     """The form of ``singular``/``plural`` for ``n`` in ``language`` (``%(num)s`` not filled)."""
     return translations(language).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogs where the language is not known yet (an error's text).
+
+    Whoever shows it translates it with ``gettext``; the id stays English.
+    """
+    return message
+
+
+def _as_date(value: date | datetime | str) -> date | datetime:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def format_date(language: str, value: date | datetime | str, format: str = "long") -> str:
+    """A date as the locale writes it (``2026年12月3日``, ``December 3, 2026``).
+
+    ``value`` may be an ISO date string, as editions store their dates.
+    """
+    from babel.dates import format_date as babel_date
+
+    return babel_date(_as_date(value), format=format, locale=locale(language))
+
+
+def format_datetime(language: str, value: datetime, tz: tzinfo, format: str = "short") -> str:
+    """A moment in ``tz`` as the locale writes it (``2026/12/3 13:45``, ``12/3/26, 1:45 PM``)."""
+    from babel.dates import format_datetime as babel_datetime
+
+    return babel_datetime(value, format=format, tzinfo=tz, locale=locale(language))
+
+
+def format_number(language: str, value: int | float) -> str:
+    """A count as the locale writes it (``12,345``)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale=locale(language))

@@ -163,6 +163,9 @@ def _environment(folders: tuple[Path, ...], autoescape: bool | None, language: s
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["language"] = language
+    # dates and counts as the locale writes them: {{ e.date | format_date }}, {{ n | number }}
+    env.filters["format_date"] = functools.partial(i18n.format_date, language)
+    env.filters["number"] = functools.partial(i18n.format_number, language)
     return env
 
 

@@ -103,6 +103,10 @@ def test_names_cannot_leave_the_folder(tmp_path, name):
         templating.resolve(name, tmp_path)
 
 
+# the intro line of the packaged digest (以下是本期… in zh-CN), which the overrides mark
+INTRO = '{{ _("Here are the new posts picked for you in this edition.") }}'
+
+
 # --- each kind of template ----------------------------------------------------------------
 
 
@@ -110,7 +114,7 @@ def test_digest_html_override(site, digest_store):
     own(
         site,
         "digest.html.j2",
-        packaged("digest.html.j2").replace("以下是本期", "SITE-HTML 以下是本期"),
+        packaged("digest.html.j2").replace(INTRO, "SITE-HTML " + INTRO),
     )
     rendered = render_digest(site.cfg(), digest_store)
     assert "SITE-HTML 以下是本期" in rendered.html
@@ -143,13 +147,13 @@ def test_a_digests_own_templates_win_over_the_folder(site):
     collect_at(site, store)
     (site.root / "mail").mkdir()
     (site.root / "mail/own.html.j2").write_text(
-        packaged("digest.html.j2").replace("以下是本期", "DIGEST-OWN 以下是本期"), encoding="utf-8"
+        packaged("digest.html.j2").replace(INTRO, "DIGEST-OWN " + INTRO), encoding="utf-8"
     )
     (site.root / "mail/own.css").write_text(".site { color: #abcdef; }\n", encoding="utf-8")
     own(
         site,
         "digest.html.j2",
-        packaged("digest.html.j2").replace("以下是本期", "FOLDER 以下是本期"),
+        packaged("digest.html.j2").replace(INTRO, "FOLDER " + INTRO),
     )
     own(site, "digest.css", ".site { color: #123456; }\n")
     own(site, "digest.txt.j2", "FOLDER-TEXT\n")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
+from .. import i18n
 from ..config import Config, DigestConfig
 from ..store import Store
 from ..writer import write_if_changed
@@ -44,9 +45,9 @@ def write_feed(cfg: Config, store: Store, digest: DigestConfig, limit: int = 50)
     fg.id(base)
     fg.title(f"{cfg.site.title} · {digest.name}")
     fg.subtitle(
-        f"{cfg.site.title}邮件摘要（{digest.name}）往期"
-        if cfg.site.language.startswith("zh")
-        else f"Past {digest.name} digests of {cfg.site.title}"
+        i18n.gettext(cfg.site.language, "Past editions of the {digest} digest of {site}").format(
+            digest=digest.name, site=cfg.site.title
+        )
     )
     fg.link(href=f"{base}index.atom", rel="self", type="application/atom+xml")
     fg.link(href=cfg.site.url + "/", rel="alternate", type="text/html")

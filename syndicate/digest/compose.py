@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
+from .. import i18n
 from ..config import Config, DigestConfig
 from ..model import Category, Post
 from ..publish import layout
@@ -252,9 +253,8 @@ def edition_view(
 
 
 def _date_display(cfg: Config, when: datetime) -> str:
-    if cfg.site.language.lower().startswith(("zh", "ja")):
-        return f"{when.year}年{when.month}月{when.day}日"
-    return when.strftime("%Y-%m-%d")
+    """The edition's date as the locale writes it (``2026年12月3日``, ``December 3, 2026``)."""
+    return i18n.format_date(cfg.site.language, when.date())
 
 
 def load_posts(store: Store, plan: EditionPlan) -> dict[int, Post]:

@@ -5,7 +5,7 @@ reader is not on any list yet), and it goes to the address that signed up
 only. Text and HTML parts from ``confirm.txt.j2`` / ``confirm.html.j2``
 (overridable in the site's ``templates/`` like every template), CSS inlined
 by the same premailer step as the digest, subject from
-``serve.confirm.subject``.
+``serve.confirm.subject`` (unset: the site language's default).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, StrictUndefined, TemplateError
 
+from .. import i18n
 from ..config import Config
 from ..errors import DigestError
 from ..store.records import Signup
@@ -40,9 +41,12 @@ class Confirmation:
 
 def _subject(cfg: Config) -> str:
     try:
-        t = Environment(autoescape=False, undefined=StrictUndefined).from_string(
-            cfg.serve.confirm.subject
-        )
+        subject = cfg.serve.confirm.subject
+        if subject is None:
+            subject = i18n.gettext(
+                cfg.site.language, "Please confirm your subscription to the {{ site.title }} digest"
+            )
+        t = Environment(autoescape=False, undefined=StrictUndefined).from_string(subject)
         return " ".join(t.render(site=cfg.site).split())
     except TemplateError as exc:
         raise DigestError(f"serve.confirm.subject: {exc}") from None
@@ -65,7 +69,7 @@ def build(
         "name": signup.name,
         "email": signup.email,
         "link": link,
-        "expires": expires.astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M"),
+        "expires": i18n.format_datetime(cfg.site.language, expires, cfg.site.tz),
         "categories": [labels.get(c, c) for c in signup.categories],
         "digests": list(signup.digests),
     }

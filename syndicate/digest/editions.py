@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .. import stopping
+from .. import i18n, stopping
 from ..config import Config, DigestConfig
 from ..errors import DeliveryAborted, DigestError
 from ..model import RunOutcome
@@ -326,7 +326,13 @@ def _create(
     titles = []
     for s in plan.sections:
         titles += [posts[p].display_title for p in s.post_ids if p in posts]
-    summary = f"{plan.item_count} 篇：" + "；".join(dict.fromkeys(titles[:10]))
+    language = cfg.site.language
+    summary = i18n.ngettext(
+        language, "{num} post: {titles}", "{num} posts: {titles}", plan.item_count
+    ).format(
+        num=i18n.format_number(language, plan.item_count),
+        titles=i18n.gettext(language, "; ").join(dict.fromkeys(titles[:10])),
+    )
     row = ledger.create(
         store,
         digest=digest.name,

@@ -29,6 +29,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from .. import i18n
 from ..config import Config, DigestConfig
 from ..text import display_name
 from . import tokens, wire
@@ -173,9 +174,9 @@ class MessageFactory:
     def personal(self, sub: Subscriber) -> dict[str, str]:
         token = tokens.make(sub.id, self.key)
         if sub.name:
-            greeting = self.digest.greeting.format(name=sub.name)
+            greeting = self._greeting().format(name=sub.name)
         else:
-            greeting = self.digest.greeting_anonymous
+            greeting = self._greeting_anonymous()
         return {
             "greeting": greeting,
             "email": sub.email,
@@ -183,11 +184,23 @@ class MessageFactory:
             "preferences_url": tokens.preferences_url(self.cfg.public_url, token),
         }
 
+    def _greeting(self) -> str:
+        """``greeting:`` as written, else the site language's (``{name}`` filled by the caller)."""
+        if self.digest.greeting is not None:
+            return self.digest.greeting
+        return i18n.gettext(self.cfg.site.language, "Hello {name},")
+
+    def _greeting_anonymous(self) -> str:
+        if self.digest.greeting_anonymous is not None:
+            return self.digest.greeting_anonymous
+        return i18n.gettext(self.cfg.site.language, "Hello,")
+
     def neutral(self) -> dict[str, str]:
         """Values for the public archive copy: nothing that names or identifies a reader."""
         return {
-            "greeting": self.digest.greeting_anonymous,
-            "email": "您" if self.cfg.site.language.startswith("zh") else "you",
+            "greeting": self._greeting_anonymous(),
+            # the footer's "because … subscribed": the archive copy names no one
+            "email": i18n.gettext(self.cfg.site.language, "you"),
             "unsubscribe_url": f"{self.cfg.public_url}/unsubscribe",
             "preferences_url": f"{self.cfg.public_url}/preferences",
         }

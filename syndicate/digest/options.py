@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .. import i18n
 from ..config import Config
 from ..digest.compose import digest_categories
 from ..digest.subscribers import Subscriber
@@ -54,18 +55,17 @@ def choices(cfg: Config, store: Store, sub: Subscriber) -> Choices:
     )
 
 
+# English message ids: the page that shows the error translates it (i18n.gettext)
 _NONE_CHOSEN = {
-    "category": "请至少选择一个栏目；不想再收邮件请退订。 / Choose at least one category, "
-    "or unsubscribe.",
-    "digest": "请至少选择一种邮件摘要；不想再收邮件请退订。 / Choose at least one digest, "
-    "or unsubscribe.",
+    "category": i18n.N_("Choose at least one category, or unsubscribe."),
+    "digest": i18n.N_("Choose at least one digest, or unsubscribe."),
 }
 
 
 def normalize(chosen: Sequence[str], offered: Sequence[str], what: str) -> tuple[str, ...]:
     """The choice as stored: in the page's order, () when everything offered is chosen."""
     if set(chosen) - set(offered):
-        raise InvalidChoice("无效的选择，请重新提交。 / Invalid choice, please submit again.")
+        raise InvalidChoice(i18n.N_("Invalid choice, please submit again."))
     if not chosen:
         raise InvalidChoice(_NONE_CHOSEN[what])
     picked = tuple(v for v in offered if v in set(chosen))

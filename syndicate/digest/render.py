@@ -4,6 +4,10 @@ Per-subscriber parts (greeting, address, unsubscribe and preference links)
 are rendered as unguessable markers and filled in afterwards by plain string
 substitution, so the expensive CSS inlining runs once per distinct variant
 and never per subscriber.
+
+An unset ``subject``/``preheader`` is the site language's default from the
+catalog (``default_subject``, ``default_preheader``); one the operator wrote
+is used exactly as written, never translated.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined, Template, TemplateError
 from premailer import Premailer
 
-from .. import templating
+from .. import i18n, templating
 from ..config import Config, DigestConfig
 from ..errors import DigestError
 from .compose import EditionView, SectionView
@@ -132,12 +136,13 @@ class Renderer:
         self.html_t = _template(t.html, "digest.html.j2", cfg.templates, cfg.site.language)
         self.text_t = _template(t.text, "digest.txt.j2", cfg.templates, cfg.site.language)
         self.css = _read_css(t.css, cfg.templates)
-        plain = Environment(autoescape=False, undefined=StrictUndefined)
-        try:
-            self.subject_t = plain.from_string(digest.subject)
-            self.preheader_t = plain.from_string(digest.preheader)
-        except TemplateError as exc:
-            raise DigestError(f"digest {digest.name}: subject/preheader template: {exc}") from None
+        self._plain = Environment(autoescape=False, undefined=StrictUndefined)
+        language = cfg.site.language
+        subject = digest.subject if digest.subject is not None else default_subject(language)
+        self.subject_t = self._compile(subject)
+        # unset, the preheader's wording depends on the count (plural forms): chosen per edition
+        self.preheader_t = self._compile(digest.preheader) if digest.preheader is not None else None
+        self._preheaders: dict[str, Template] = {}
         self._cache: OrderedDict[tuple[str, ...], Rendered] = OrderedDict()
         self._cache_size = cache_size
 
@@ -162,11 +167,25 @@ class Renderer:
         except TemplateError as exc:
             raise DigestError(f"digest {self.digest.name}: {what} template: {exc}") from None
 
+    def _compile(self, source: str) -> Template:
+        try:
+            return self._plain.from_string(source)
+        except TemplateError as exc:
+            raise DigestError(
+                f"digest {self.digest.name}: subject/preheader template: {exc}"
+            ) from None
+
     def subject(self, edition: EditionView) -> str:
         return _one_line(self._render(self.subject_t, self._context(edition), "subject"))
 
     def preheader(self, edition: EditionView) -> str:
-        return _one_line(self._render(self.preheader_t, self._context(edition), "preheader"))
+        template = self.preheader_t
+        if template is None:
+            source = default_preheader(self.cfg.site.language, edition.count)
+            if source not in self._preheaders:
+                self._preheaders[source] = self._compile(source)
+            template = self._preheaders[source]
+        return _one_line(self._render(template, self._context(edition), "preheader"))
 
     def render(self, edition: EditionView) -> Rendered:
         """HTML (CSS inlined) and text for this variant, trimmed to the size budget.
@@ -211,6 +230,21 @@ class Renderer:
         ctx = self._context(edition)
         ctx.update(subject=self.subject(edition), preheader=self.preheader(edition), css=self.css)
         return inline_css(self._render(self.html_t, ctx, "HTML"))
+
+
+def default_subject(language: str) -> str:
+    """The subject template of a digest without ``subject:``; its date is the ISO edition date."""
+    return i18n.gettext(language, "{{ site.title }} daily digest {{ edition.date }}")
+
+
+def default_preheader(language: str, count: int) -> str:
+    """The preheader template of a digest without ``preheader:``, in the form for ``count``."""
+    return i18n.ngettext(
+        language,
+        "{{ edition.count }} new post: {{ edition.first_title }}",
+        "{{ edition.count }} new posts: {{ edition.first_title }}",
+        count,
+    )
 
 
 def _drop(shown: list[int], n: int) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from .. import i18n
 from ..config import Config
 from ..errors import (
     ConfirmationUndeliverable,
@@ -118,9 +119,7 @@ def request(cfg: Config, store: Store, req: SignupRequest, *, key: bytes, now: d
     try:
         email = normalize_address(req.email)
     except ValueError:
-        raise SignupInvalid(
-            "请填写有效的电子邮件地址。 / Please enter a valid e-mail address."
-        ) from None
+        raise SignupInvalid(i18n.N_("Please enter a valid e-mail address.")) from None
     cats, digests = options.available(cfg, store)
     chosen_cats = _choose(req.categories, [slug for slug, _ in cats], "category")
     chosen_digests = _choose(req.digests, digests, "digest")
@@ -132,14 +131,16 @@ def request(cfg: Config, store: Store, req: SignupRequest, *, key: bytes, now: d
             recent = store.signup_times(tx, since=now - HOUR, ip_hash=ip)
             if len(recent) >= limits.per_ip_hour:
                 raise RateLimited(
-                    "太多订阅请求，请稍后再试。 / Too many sign-ups from here, please try later.",
+                    i18n.N_("Too many sign-ups from here, please try later."),
                     _retry_after(recent, HOUR, now),
                 )
         asked = store.signup_times(tx, since=now - DAY, email=email)
         if len(asked) >= limits.per_address_day:
             raise RateLimited(
-                "确认邮件已发送多次，请查收邮箱或明天再试。 / Several confirmation mails went to "
-                "this address today: please check your inbox or try tomorrow.",
+                i18n.N_(
+                    "Several confirmation mails went to this address today: please check your"
+                    " inbox or try tomorrow."
+                ),
                 _retry_after(asked, DAY, now),
             )
         signup_id = store.insert_signup(

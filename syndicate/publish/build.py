@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .. import __version__, templating
+from .. import __version__, i18n, templating
 from ..config import Config
 from ..model import Post
 from ..observe import metrics
@@ -65,7 +65,7 @@ def specs(cfg: Config, store: Store) -> list[FeedSpec]:
         FeedSpec(
             key="all",
             title=site.title,
-            name="全部文章" if site.language.startswith("zh") else "All posts",
+            name=i18n.gettext(site.language, "All posts"),
             home_url=site.url + "/",
             description=site.description or site.title,
             excerpt_only=cfg.feeds.excerpt_only or "all" in excerpt,
@@ -82,7 +82,9 @@ def specs(cfg: Config, store: Store) -> list[FeedSpec]:
                 title=f"{site.title} · {cat.name}",
                 name=cat.name,
                 home_url=_page_url(cfg, cfg.feeds.category_url, cat.slug),
-                description=f"{site.title}「{cat.name}」栏目",
+                description=i18n.gettext(
+                    site.language, "The “{category}” section of {site}"
+                ).format(category=cat.name, site=site.title),
                 excerpt_only=cfg.feeds.excerpt_only or cat.slug in excerpt,
                 stem=layout.category_stem(cfg, cat.slug),
             )
@@ -101,7 +103,9 @@ def specs(cfg: Config, store: Store) -> list[FeedSpec]:
                     title=f"{site.title} · #{tag.name}",
                     name=f"#{tag.name}",
                     home_url=_page_url(cfg, cfg.feeds.tag_url, tag.slug),
-                    description=f"{site.title}：标签「{tag.name}」",
+                    description=i18n.gettext(site.language, "{site}: tag “{tag}”").format(
+                        tag=tag.name, site=site.title
+                    ),
                     excerpt_only=cfg.feeds.excerpt_only,
                     stem=stem,
                 )
@@ -138,6 +142,7 @@ def _config_state(cfg: Config) -> dict[str, object]:
         "templates": [
             hashlib.sha256(templating.read_bytes(t, cfg.templates)).hexdigest() for t in TEMPLATES
         ],
+        "catalog": i18n.fingerprint(cfg.site.language),  # a new translation renders again
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 
+from .. import i18n
 from ..config import Config
 from ..templating import template
 from . import layout
@@ -98,7 +99,7 @@ def index_bytes(
                 "key": item.spec.key,
                 "home_url": item.spec.home_url,
                 "posts": item.posts,
-                "newest": item.newest.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                "newest": i18n.format_datetime(cfg.site.language, item.newest, tz)
                 if item.newest
                 else "",
                 "newest_title": item.newest_title,
@@ -109,7 +110,7 @@ def index_bytes(
         site=cfg.site,
         rows=rows,
         opml_url=layout.file_url(cfg, layout.OPML_FILE),
-        updated=updated.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        updated=i18n.format_datetime(cfg.site.language, updated, tz),
         signup=signup,
     )
     return html.encode("utf-8")

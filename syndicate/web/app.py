@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from .. import i18n
 from ..config import Config
 from ..digest import tokens
 from ..errors import SecretMissing, StoreUnavailable
@@ -26,6 +27,7 @@ from ..publish import layout
 from ..store import Store, StoreError
 from . import archive_pages, healthz, hooks, metrics_page, signup_pages, subscription
 from .redirects import SlashRedirect
+from .rendering import TRY_LATER
 from .security import Guard
 from .state import RETRY_AFTER, StoreHandle, WebState
 
@@ -58,9 +60,8 @@ async def home(request: Request) -> Response:
     index = layout.index_file(state.cfg)
     response = await run_in_threadpool(state.files.response, request, index)
     if response is None:
-        return PlainTextResponse(
-            "404 还没有生成订阅源 / No feeds built yet: run `syndicate build`.\n", status_code=404
-        )
+        text = i18n.gettext(state.cfg.site.language, "No feeds built yet: run `syndicate build`.")
+        return PlainTextResponse(f"404 {text}\n", status_code=404)
     return response
 
 
@@ -75,7 +76,7 @@ async def robots(request: Request) -> Response:
 async def plain_error(request: Request, exc: Exception) -> Response:
     """Errors say their status and nothing else (no paths, no stack, no echo of the input)."""
     code = exc.status_code if isinstance(exc, HTTPException) else 500
-    phrase = HTTPStatus(code).phrase
+    phrase = _phrase(request.app.state.web.cfg.site.language, code)
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
     return PlainTextResponse(f"{code} {phrase}\n", status_code=code, headers=headers)
 
@@ -83,9 +84,19 @@ async def plain_error(request: Request, exc: Exception) -> Response:
 async def store_error(request: Request, exc: Exception) -> Response:
     """A store failure no handler caught is still a 503 to retry, never a success or a 500."""
     log.error("store error on %s: %s", request.scope["path"], exc)
-    return PlainTextResponse(
-        "503 Service Unavailable\n", status_code=503, headers={"retry-after": RETRY_AFTER}
-    )
+    text = i18n.gettext(request.app.state.web.cfg.site.language, TRY_LATER)
+    return PlainTextResponse(f"503 {text}\n", status_code=503, headers={"retry-after": RETRY_AFTER})
+
+
+def _phrase(language: str, code: int) -> str:
+    """The status in the site's language: the ones a reader can meet, else HTTP's own phrase."""
+    phrases = {
+        400: i18n.gettext(language, "Bad request"),
+        404: i18n.gettext(language, "Not found"),
+        405: i18n.gettext(language, "Method not allowed"),
+        500: i18n.gettext(language, "Internal server error"),
+    }
+    return phrases.get(code) or HTTPStatus(code).phrase
 
 
 def signing_key() -> bytes | None:

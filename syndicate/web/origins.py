@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
+from .. import i18n
 from ..config import Config, url_origin
 from ..digest import tokens
 
@@ -56,21 +57,24 @@ def allowed(cfg: Config, origin: str) -> bool:
 def refusal(
     cfg: Config, request: Request, *, form_token: str, json: bool, key: bytes, now: float
 ) -> str | None:
-    """Why this POST may not sign anybody up, or None when it may."""
+    """Why this POST may not sign anybody up, or None when it may.
+
+    The reason is an English message id: the answer translates it.
+    """
     if request.headers.get("origin", "").strip() == "null":
         # an opaque origin: a sandboxed frame, or a page that hides where it is
-        return "cross-site request from an opaque origin (Origin: null)"
+        return i18n.N_("cross-site request from an opaque origin (Origin: null)")
     origin = request_origin(request)
     if origin is not None:
         if allowed(cfg, origin) or _own(request, origin):
             return None
-        return "cross-site request from an origin that is not allowed"
+        return i18n.N_("cross-site request from an origin that is not allowed")
     if json:
         return None
     issued = tokens.form_issued(form_token, key)
     if issued is not None and 0 <= now - issued <= FORM_TOKEN_LIFETIME:
         return None
-    return "form token missing or expired: reload the page and try again"
+    return i18n.N_("form token missing or expired: reload the page and try again")
 
 
 def cors_headers(cfg: Config, request: Request) -> dict[str, str]:

@@ -3,8 +3,10 @@
 Each page is the site folder's ``web/<name>`` if there is one, else the
 packaged default (see ``templating``).
 
-Pages are Chinese first with English subtitles, in ``site.language``; they
-carry no script and no external resources, so the strict CSP holds.
+Pages and plain answers speak ``site.language`` only (``i18n.py``: the
+templates through Jinja's i18n extension, the plain texts here through
+``i18n.gettext``); they carry no script and no external resources, so the
+strict CSP holds.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Any
 
 from starlette.responses import HTMLResponse, PlainTextResponse
 
+from .. import i18n
 from ..config import Config
 from ..templating import template as load_template
+from .state import RETRY_AFTER
 
 # token pages: never cached or indexed, and their URL (with its token) never sent on
 PRIVATE = {
@@ -23,6 +27,9 @@ PRIVATE = {
     "referrer-policy": "no-referrer",
 }
 PUBLIC = {"cache-control": "public, max-age=300"}
+# the texts of the 503 answers (translated when shown, in ``unavailable``)
+NO_KEY = i18n.N_("Not available: the server has no signing key.")
+TRY_LATER = i18n.N_("Temporarily unavailable, please try again later.")
 
 
 def page(
@@ -59,9 +66,20 @@ def plain(
     return PlainTextResponse(text, status_code=status, headers={**headers, **(extra or {})})
 
 
-def invalid_link() -> PlainTextResponse:
+def invalid_link(language: str) -> PlainTextResponse:
     """The one answer for a missing, malformed, forged or unknown token: it tells nothing."""
-    return plain("400 链接无效 / This link is not valid.\n", 400)
+    text = i18n.gettext(language, "This link is not valid.")
+    return plain(f"400 {text}\n", 400)
+
+
+def unavailable(language: str, message: str, *, retry: bool = True) -> PlainTextResponse:
+    """503 with ``message`` (``NO_KEY``, ``TRY_LATER``) in the site's language.
+
+    ``retry``: the store is down for now, so say when to come back (Retry-After).
+    """
+    text = i18n.gettext(language, message)
+    extra = {"retry-after": RETRY_AFTER} if retry else None
+    return plain(f"503 {text}\n", 503, extra=extra)
 
 
 def mask_address(address: str) -> str:

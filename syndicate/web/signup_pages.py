@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .. import i18n
 from ..digest import options, signups, tokens
 from ..digest.signups import LinkState, SignupRequest
 from ..errors import ConfirmationUndeliverable, RateLimited, SignupInvalid, StoreUnavailable
@@ -31,16 +32,15 @@ from ..model import ConfirmResult
 from ..store import Store
 from ..timeutil import now_utc
 from . import archive_pages, origins
-from .rendering import PRIVATE, mask_address, page, plain
+from .rendering import NO_KEY, PRIVATE, TRY_LATER, mask_address, page, plain, unavailable
 from .state import RETRY_AFTER, WebState
 
 MAX_FIELDS = 400  # a box per category and digest, and the text fields
 HONEYPOT = "website"
-ACCEPTED = {
-    "status": "pending",
-    "message": "如果地址有效，将收到一封确认邮件。 / If the address is valid, a confirmation "
-    "mail is on its way: press its button to start the subscription.",
-}
+ACCEPTED = i18n.N_(
+    "If the address is valid, a confirmation mail is on its way: press its button to start"
+    " the subscription."
+)
 
 
 def served_form(
@@ -53,12 +53,14 @@ def served_form(
     )
 
 
-def _unavailable(as_json: bool, reason: str) -> Response:
+def _unavailable(state: WebState, as_json: bool, reason: str) -> Response:
+    """503: ``reason`` is ``NO_KEY`` or ``TRY_LATER``, said in the site's language."""
     if as_json:
+        text = i18n.gettext(state.cfg.site.language, reason)
         return JSONResponse(
-            {"error": reason}, status_code=503, headers={**PRIVATE, "retry-after": RETRY_AFTER}
+            {"error": text}, status_code=503, headers={**PRIVATE, "retry-after": RETRY_AFTER}
         )
-    return plain(f"503 暂不可用 / {reason}\n", 503, extra={"retry-after": RETRY_AFTER})
+    return unavailable(state.cfg.site.language, reason)
 
 
 def _store_or_none(state: WebState) -> Store | None:
@@ -118,7 +120,7 @@ async def subscribe(request: Request) -> Response:
     if request.method != "POST":
         store = await run_in_threadpool(_store_or_none, state)
         if state.key is None:
-            return _unavailable(False, "the server has no signing key")
+            return _unavailable(state, False, NO_KEY)
         form = served_form(state, store, "/subscribe")
         return page(
             state.cfg, "subscribe.html.j2", stage="form", signup=form, referrer="same-origin"
@@ -128,15 +130,17 @@ async def subscribe(request: Request) -> Response:
         return parsed
     data, as_json = parsed
     if state.key is None:
-        return _unavailable(as_json, "the server has no signing key")
+        return _unavailable(state, as_json, NO_KEY)
     key = state.key
     why = origins.refusal(
         state.cfg, request, form_token=_text(data, "ft"), json=as_json, key=key, now=time.time()
     )
     if why is not None:
+        why = i18n.gettext(state.cfg.site.language, why)
         if as_json:
             return JSONResponse({"error": why}, status_code=403, headers={**PRIVATE, **cors})
-        return plain(f"403 禁止 / Forbidden: {why}\n", 403)
+        forbidden = i18n.gettext(state.cfg.site.language, "Forbidden")
+        return plain(f"403 {forbidden}: {why}\n", 403)
     if not _text(data, HONEYPOT):
         try:
             req = SignupRequest(
@@ -154,21 +158,24 @@ async def subscribe(request: Request) -> Response:
                 lambda store: signups.request(state.cfg, store, req, key=key, now=now),
             )
         except SignupInvalid as exc:
-            return await _invalid(state, request, data, as_json, str(exc), cors)
+            message = i18n.gettext(state.cfg.site.language, str(exc))
+            return await _invalid(state, request, data, as_json, message, cors)
         except RateLimited as exc:
             headers = {**PRIVATE, **cors, "retry-after": str(exc.retry_after)}
+            message = i18n.gettext(state.cfg.site.language, str(exc))
             if as_json:
-                body = {"error": str(exc), "retry_after": exc.retry_after}
+                body = {"error": message, "retry_after": exc.retry_after}
                 return JSONResponse(body, status_code=429, headers=headers)
             response = page(
-                state.cfg, "subscribe.html.j2", status=429, stage="limited", message=str(exc)
+                state.cfg, "subscribe.html.j2", status=429, stage="limited", message=message
             )
             response.headers.update(headers)
             return response
         except (ConfirmationUndeliverable, StoreUnavailable):
-            return _unavailable(as_json, "please try again later")
+            return _unavailable(state, as_json, TRY_LATER)
     if as_json:
-        return JSONResponse(ACCEPTED, status_code=202, headers={**PRIVATE, **cors})
+        accepted = {"status": "pending", "message": i18n.gettext(state.cfg.site.language, ACCEPTED)}
+        return JSONResponse(accepted, status_code=202, headers={**PRIVATE, **cors})
     return page(state.cfg, "subscribe.html.j2", stage="sent")
 
 
@@ -219,13 +226,14 @@ def _newest(state: WebState, digests: tuple[str, ...]) -> dict[str, str] | None:
     if best is None:
         return None
     date, name = best
-    return {"href": f"/digests/{name}/{date}.html", "label": f"{name} · {date}"}
+    shown = i18n.format_date(state.cfg.site.language, date)
+    return {"href": f"/digests/{name}/{date}.html", "label": f"{name} · {shown}"}
 
 
 async def confirm(request: Request) -> Response:
     state: WebState = request.app.state.web
     if state.key is None:
-        return _unavailable(False, "the server has no signing key")
+        return _unavailable(state, False, NO_KEY)
     key = state.key
     token = request.query_params.get("t", "")
     if request.method == "POST":
@@ -243,7 +251,7 @@ async def confirm(request: Request) -> Response:
             state.store.write, lambda store: signups.confirm(store, token, key=key, now=now)
         )
     except StoreUnavailable:
-        return _unavailable(False, "please try again later")
+        return _unavailable(state, False, TRY_LATER)
     stage = "expired" if result == ConfirmResult.GONE else str(result)
     assert signup is not None
     newest = await run_in_threadpool(_newest, state, signup.digests)

@@ -18,14 +18,15 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import i18n
 from ..digest import options as prefs
 from ..digest import privacy, tokens
 from ..digest import subscribers as subs
 from ..digest.subscribers import UNSUBSCRIBED, Subscriber
 from ..errors import InvalidChoice, StoreUnavailable
 from ..timeutil import now_utc
-from .rendering import invalid_link, mask_address, page, plain
-from .state import RETRY_AFTER, WebState
+from .rendering import NO_KEY, TRY_LATER, invalid_link, mask_address, page, plain, unavailable
+from .state import WebState
 
 MAX_FIELDS = 200  # a preferences form has a box per category and digest, no more
 
@@ -56,16 +57,12 @@ async def _subscriber(state: WebState, token: str) -> Subscriber | None:
     return sub
 
 
-def _unconfigured() -> Response:
-    return plain("503 暂不可用 / Not available: the server has no signing key.\n", 503)
+def _unconfigured(state: WebState) -> Response:
+    return unavailable(state.cfg.site.language, NO_KEY, retry=False)
 
 
-def _store_down() -> Response:
-    return plain(
-        "503 暂不可用 / Temporarily unavailable, please try again later.\n",
-        503,
-        extra={"retry-after": RETRY_AFTER},
-    )
+def _store_down(state: WebState) -> Response:
+    return unavailable(state.cfg.site.language, TRY_LATER)
 
 
 async def _open(
@@ -77,15 +74,15 @@ async def _open(
     """
     state: WebState = request.app.state.web
     if state.key is None:
-        return _unconfigured()
+        return _unconfigured(state)
     form = await _form(request) if request.method == "POST" else None
     token = _token(request, form)
     try:
         sub = await _subscriber(state, token)
     except StoreUnavailable:
-        return _store_down()
+        return _store_down(state)
     if sub is None:
-        return invalid_link()
+        return invalid_link(state.cfg.site.language)
     return state, form, token, sub
 
 
@@ -111,7 +108,7 @@ async def unsubscribe(request: Request) -> Response:
             lambda store: subs.set_status(store, subscriber_id, UNSUBSCRIBED, now=when, via=via),
         )
     except StoreUnavailable:
-        return _store_down()
+        return _store_down(state)
     assert form is not None
     if form.get("List-Unsubscribe") == "One-Click":  # RFC 8058: a machine, not a person
         return plain("unsubscribed\n", 200)
@@ -152,7 +149,7 @@ async def preferences(request: Request) -> Response:
                     else ()
                 )
             except InvalidChoice as exc:
-                error = str(exc)
+                error = i18n.gettext(state.cfg.site.language, str(exc))
             else:
                 subscriber_id, when = sub.id, now_utc()
                 await run_in_threadpool(
@@ -166,7 +163,7 @@ async def preferences(request: Request) -> Response:
                 saved = True
         options = await run_in_threadpool(prefs.choices, state.cfg, store, sub)
     except StoreUnavailable:
-        return _store_down()
+        return _store_down(state)
     return page(
         state.cfg,
         "preferences.html.j2",
@@ -201,5 +198,5 @@ async def forget(request: Request) -> Response:
             lambda store: privacy.forget_id(store, subscriber_id, now=when),
         )
     except StoreUnavailable:
-        return _store_down()
+        return _store_down(state)
     return page(state.cfg, "forget.html.j2", stage="done", address=mask_address(sub.email))
