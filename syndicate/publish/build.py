@@ -1,4 +1,4 @@
-"""The feed builder: store → feeds/ (RSS, Atom, JSON Feed, OPML, index page, XSL, snippets).
+"""The feed builder: store → feeds/ (RSS, Atom, JSON Feed, feed pages, OPML, index, snippets).
 
 A build first compares a fingerprint of the store's content and the config
 with the one recorded by the last build: when nothing changed it writes
@@ -27,6 +27,7 @@ from ..store import Store
 from ..store.records import FeedHead
 from ..terms import CategoryRegistry
 from ..writer import Output
+from .feedpage import PAGE, page_bytes
 from .formats import EPOCH, FORMATS, FeedSpec, feed_updated, render
 from .listing import Listing, index_bytes, opml_bytes, snippet, subscribe_snippet
 from .websub import ping
@@ -34,7 +35,13 @@ from .websub import ping
 log = logging.getLogger(__name__)
 FINGERPRINT_KEY = "build_fingerprint"
 # what the feed files depend on; each is the site folder's file, else the package's
-TEMPLATES = ("index.html.j2", "snippet.html.j2", "feed.xsl", "web/subscribe_form.html.j2")
+TEMPLATES = (
+    "index.html.j2",
+    "snippet.html.j2",
+    "feed.css",
+    "feed.html.j2",
+    "web/subscribe_form.html.j2",
+)
 
 
 @dataclass
@@ -197,13 +204,14 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         heads = store.feed_heads(category=category, tag=tag, limit=limit)
         states[spec.key] = _feed_state(spec, heads)
         posts: Sequence[Post | FeedHead] = heads
-        names = [f"{spec.key}.{fmt}" for fmt in cfg.feeds.formats]
+        names = [f"{spec.key}.{fmt}" for fmt in (*cfg.feeds.formats, PAGE)]
         if previous.get(spec.key) == states[spec.key] and all((root / n).exists() for n in names):
             out.unchanged.extend(names)  # same entries as last time: same bytes, not rendered
         else:
             rendered = store.posts(category=category, tag=tag, limit=limit)
             for fmt, data in render(cfg, spec, rendered, cfg.feeds.formats).items():
                 out.put(f"{spec.key}.{fmt}", data)
+            out.put(f"{spec.key}.{PAGE}", page_bytes(cfg, spec, rendered))
             posts = rendered
         result.feeds += 1
         newest_overall = max(newest_overall, feed_updated(posts))
@@ -231,7 +239,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         out.put("snippets/subscribe.html", html.encode("utf-8"))
     out.put("feeds.opml", opml_bytes(cfg, listings, newest_overall))
     out.put("index.html", index_bytes(cfg, listings, newest_overall, signup=form))
-    out.put("feed.xsl", templating.read_bytes("feed.xsl", cfg.templates))
+    out.put("feed.css", templating.read_bytes("feed.css", cfg.templates))
     result.written, result.unchanged = out.written, out.unchanged
 
     if cfg.feeds.hub:
