@@ -180,6 +180,7 @@ def test_feed_readers_get_the_feed_bytes(shared, fmt, accept):
         ("application/rss+xml", "application/atom+xml", "application/feed+json")
     )
     assert "Accept" in vary(headers)
+    assert headers["cache-control"] == "public, max-age=300"
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
@@ -191,6 +192,8 @@ def test_browsers_get_the_feed_page(shared, fmt, accept):
     assert body == (feeds(site) / "caijing.html").read_bytes()
     assert headers["content-type"] == "text/html; charset=utf-8"
     assert "Accept" in vary(headers)
+    # no shared cache keeps the page under the feed's URL (readers could be handed it)
+    assert headers["cache-control"] == "private, max-age=300"
     # the page runs nothing and loads nothing: serve's strict policy holds as it is
     csp = headers["content-security-policy"]
     assert "default-src 'none'" in csp and "script-src" not in csp
@@ -205,6 +208,7 @@ def test_each_representation_has_its_own_etag_and_304(shared):
     assert page["etag"] != feed["etag"]
     assert page["etag"] == direct["etag"]  # the page is the same bytes wherever it is asked for
     assert "Accept" not in vary(direct)  # the .html URL is not negotiated
+    assert direct["cache-control"] == "public, max-age=300"
     for accept, etag in ((browser, page["etag"]), (reader, feed["etag"])):
         status, headers, body = _get(live, "/feeds/caijing.atom", accept, **{"if-none-match": etag})
         assert (status, body) == (304, b"")

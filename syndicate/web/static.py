@@ -30,6 +30,9 @@ from .negotiation import FEED_TYPES, wants_page
 from .paths import resolve_inside
 
 CACHE_CONTROL = "public, max-age=300"
+# a feed's page under the feed's URL: never kept by a shared cache, so that a CDN
+# that ignores Vary: Accept can never hand the page to a feed reader
+PAGE_CACHE_CONTROL = "private, max-age=300"
 TYPES = {
     ".rss": "application/rss+xml",
     ".atom": "application/atom+xml",
@@ -191,6 +194,8 @@ class FileServer:
             vary.append("Accept-Encoding")
         if negotiated:
             vary.append("Accept")
+            if target.suffix.lower() == ".html":
+                headers["cache-control"] = PAGE_CACHE_CONTROL
         if target.suffix.lower() == ".html":
             # built pages hold no token; their sign-up form needs the browser to send
             # its real Origin, which it replaces by "null" under no-referrer
