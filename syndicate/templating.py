@@ -2,12 +2,12 @@
 
 A site customises its look by putting a file of the same name in its
 ``templates/`` folder (``templates:`` in schedule.yaml): ``digest.html.j2``,
-``digest.css``, ``index.html.j2``, ``feed.xsl``, ``web/base.html.j2``, … Each
+``digest.css``, ``index.html.j2``, ``feed.css``, ``web/base.html.j2``, … Each
 file is looked up on its own, so a folder holding one edited file still gets
 every other template from the package, and a missing folder is no error.
 
 ``resolve`` is the one place that decides which file a name means; the Jinja
-loader, the plain reads (``digest.css``, ``feed.xsl``), the build's
+loader, the plain reads (``digest.css``, ``feed.css``), the build's
 fingerprint, ``syndicate templates list`` and ``eject`` all go through it, so
 what the list shows is what gets rendered.
 
@@ -94,7 +94,7 @@ def resolve(name: str, folder: Path | None = None, *, override: Path | None = No
 
 
 def read_bytes(name: str, folder: Path | None = None, *, override: Path | None = None) -> bytes:
-    """A template's bytes, for the files that are copied rather than rendered (``feed.xsl``)."""
+    """A template's bytes, for the files that are copied rather than rendered (``feed.css``)."""
     return resolve(name, folder, override=override).read_bytes()
 
 

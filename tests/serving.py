@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import http.client
 import threading
 import time
 from datetime import datetime
 from email.message import EmailMessage
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from syndicate.collect.collector import collect
@@ -62,6 +65,48 @@ class LiveServer:
         tb: TracebackType | None,
     ) -> None:
         self.server.should_exit = True
+        self.thread.join(10)
+
+
+class StaticServer:
+    """A plain static web server on 127.0.0.1 for a folder: the feeds copied to any host.
+
+    Feed types as nginx's mime.types gives them (``.atom``, ``.rss``), with
+    ``charset=utf-8`` as nginx's ``charset utf-8;`` adds, whatever the
+    machine's own mime database says, unless ``types`` replaces some.
+    """
+
+    TYPES: ClassVar[dict[str, str]] = {
+        ".atom": "application/atom+xml; charset=utf-8",
+        ".rss": "application/rss+xml; charset=utf-8",
+        ".json": "application/json; charset=utf-8",
+        ".css": "text/css; charset=utf-8",
+        ".html": "text/html; charset=utf-8",
+    }
+
+    def __init__(self, folder: Path, types: dict[str, str] | None = None) -> None:
+        mapping = {**SimpleHTTPRequestHandler.extensions_map, **self.TYPES, **(types or {})}
+
+        class Handler(SimpleHTTPRequestHandler):
+            extensions_map = mapping
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        handler = functools.partial(Handler, directory=str(folder))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{path}"
+
+    def __enter__(self) -> StaticServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
         self.thread.join(10)
 
 

@@ -1,9 +1,11 @@
-"""End to end in headless Chromium: the index page, a styled feed, signing up, unsubscribing.
+"""End to end in headless Chromium: the feed pages, a feed opened as XML, signing up, unsubscribing.
 
 Debian's ``chromium`` driven by Playwright for Python (never ``playwright
 install``: no browser download). Without either, these tests are skipped
 and say why. The site's public origin (https://finews.withounder.com) is
 mapped to the local server, as a proxy in front of `syndicate serve` would.
+Chromium runs with XSLT switched off (``--disable-features=XSLT``), as
+browsers are about to ship: nothing here may depend on it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +21,15 @@ import pytest
 from click.testing import CliRunner
 
 from syndicate.cli import main
-from syndicate.collect.collector import collect
-from syndicate.digest import subscribers as subs
-from syndicate.digest.subscribers import Entry, import_entries
 
-from .conftest import NOW
 from .serving import (
     SECRET,
     SITE_URL,
     LiveServer,
+    StaticServer,
     digest_site,
     local,
-    outbox,
     populate,
-    send,
-    text_of,
-    to,
-    unsubscribe_url,
 )
 
 CHROMIUM = os.environ.get("SYNDICATE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -49,6 +42,7 @@ ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-features=XSLT",
 ]
 ALICE, BOB = "alice@example.com", "bob@example.com"
 
@@ -95,132 +89,123 @@ def cli(site: Any, *args: str) -> str:
     return result.output
 
 
-def test_index_page_leads_to_a_styled_feed(chromium, page, site, monkeypatch):
+def check_feed_page(page: Any, key: str, name: str, entries: int) -> None:
+    """The feed page as a person sees it: title, the note, the address, the entries."""
+    assert page.evaluate("document.contentType") == "text/html"
+    title = page.locator("#feed-title")
+    title.wait_for(state="visible")
+    assert name in title.inner_text()
+    assert page.locator("#feed-note").is_visible()
+    address = page.locator("#feed-url")
+    assert address.is_visible()
+    assert address.inner_text() == f"{SITE_URL}/feeds/{key}.rss"
+    # one click selects the whole address, ready to copy
+    assert address.evaluate("e => getComputedStyle(e).userSelect") == "all"
+    items = page.locator("#feed-items li")
+    assert items.count() == entries
+    for i in range(entries):
+        assert items.nth(i).locator("a").first.is_visible()
+        assert items.nth(i).locator("time").inner_text()
+    hrefs = page.locator(".formats a").evaluate_all("links => links.map(a => a.href)")
+    assert hrefs == [f"{SITE_URL}/feeds/{key}.{fmt}" for fmt in ("rss", "atom", "json")]
+    # the inline <style> applied (CSP allows inline styles); no script, nothing loaded
+    background = page.locator("#feed-note").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background == "rgb(255, 248, 197)"
+    assert page.evaluate("document.scripts.length") == 0
+    loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    # (the browser asks for /favicon.ico by itself; the page names nothing)
+    assert [url for url in loaded if not url.endswith("/favicon.ico")] == [], loaded
+
+
+def test_feed_url_through_serve_shows_the_feed_page(chromium, page, site, monkeypatch):
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
     digest_site(site)
     populate(site)
+    assert page.evaluate("typeof XSLTProcessor") == "undefined"  # XSLT is really off
     with LiveServer(site.cfg()) as live:
         serve_public_origin(page, live.url)
         page.goto(live.url + "/")
-        assert page.title().endswith("订阅源")
-        if page.evaluate("typeof XSLTProcessor") == "undefined":
-            pytest.skip("this Chromium has dropped XSLT, so no browser can style a feed with it")
-        link = page.locator("tr#caijing a[href$='/caijing.rss']")
-        link.click()
+        # a visitor clicks a feed link on the index page: the feed's URL, its page
+        page.locator("tr#caijing a[href$='/caijing.rss']").click()
         page.wait_for_url(SITE_URL + "/feeds/caijing.rss")
-        note = page.locator("#feed-note")
-        note.wait_for(state="visible")
-        assert "这是一个订阅源" in note.inner_text()
-        assert "财经" in page.locator("#feed-title").inner_text()
-        assert page.locator("#feed-items li").count() == 2
-        # the XSL's inline <style> applied (CSP allows inline styles, not scripts)
-        background = page.locator("#feed-note").evaluate("e => getComputedStyle(e).backgroundColor")
-        assert background == "rgb(255, 248, 197)"
-
-
-def test_unsubscribe_from_a_real_digest_in_the_browser(chromium, page, site, monkeypatch):
-    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
-    digest_site(site)
-    store = populate(site)
-    import_entries(store, [Entry(ALICE, "Alice"), Entry(BOB, "Bob")], source="test", now=NOW)
-    cli(site, "digest", "send", "daily", "--now", NOW.isoformat())
-    first = outbox(site)
-    assert sorted(to(m) for m in first) == [ALICE, BOB]
-    message = next(m for m in first if to(m) == ALICE)
-
-    with LiveServer(site.cfg()) as live:
-        page.goto(local(unsubscribe_url(message), live.url))
-        button = page.locator("form button")
-        assert button.count() == 1
-        assert "确认退订" in button.inner_text()
-        assert subs.get(store, ALICE).status == subs.ACTIVE  # opening the link changed nothing
-        button.click()
-        page.locator("#unsubscribed").wait_for(state="visible")
-        assert "已退订" in page.locator("#unsubscribed").inner_text()
-    assert subs.get(store, ALICE).status == subs.UNSUBSCRIBED
-    assert subs.get(store, BOB).status == subs.ACTIVE
-
-    site.post("2022-02-20-new.md", title="退订之后的新文章", categories="caijing")
-    collect(site.cfg(), store, now=NOW + timedelta(hours=12))  # between the two editions
-    cli(site, "digest", "send", "daily", "--now", (NOW + timedelta(days=1)).isoformat())
-    second = outbox(site)[len(first) :]
-    assert [to(m) for m in second] == [BOB]
-
-
-READER = "reader@example.net"
-CONFIRM_LINK = re.compile(re.escape(SITE_URL) + r"/confirm\?t=[^\s<>\"']+")
-
-
-def test_sign_up_on_the_index_page_confirm_and_get_the_next_edition(
-    chromium, page, site, monkeypatch
-):
-    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
-    digest_site(site)
-    store = populate(site)
-    before = len(outbox(site))
-
-    with LiveServer(site.cfg()) as live:
-        serve_public_origin(page, live.url)
-        # the index page as readers see it, at the public origin, posting to its /subscribe
+        check_feed_page(page, "caijing", "财经", 2)
+        response = page.goto(SITE_URL + "/feeds/keji.atom")
+        assert response is not None and "Accept" in response.headers["vary"].split(", ")
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "script-src" not in csp
+        check_feed_page(page, "keji", "科技", 2)
+        # the index page's own link to the page
         page.goto(SITE_URL + "/feeds/")
-        form = page.locator("#subscribe-form")
-        assert form.get_attribute("action") == SITE_URL + "/subscribe"
-        form.locator("input[name=email]").fill(READER)
-        form.locator("input[name=name]").fill("读者")
-        caijing = form.locator("input[name=category][value=caijing]")
-        keji = form.locator("input[name=category][value=keji]")
-        assert caijing.is_checked() and keji.is_checked()
-        keji.uncheck()
-        assert form.locator("input[name=digest][value=daily]").is_checked()
-        form.locator("#subscribe").click()
-        page.locator("#sent").wait_for(state="visible")
-        assert page.url == SITE_URL + "/subscribe"
-        assert subs.get(store, READER) is None  # a sign-up is not a subscriber
+        page.locator("tr#keji a.page").click()
+        page.wait_for_url(SITE_URL + "/feeds/keji.html")
+        check_feed_page(page, "keji", "科技", 2)
 
-        new = outbox(site)[before:]
-        assert [to(m) for m in new] == [READER]
-        mail = new[0]
-        assert mail.get_body(("plain",)) is not None
-        assert mail.get_body(("html",)) is not None
-        links = CONFIRM_LINK.findall(text_of(mail))
-        assert links, text_of(mail)
-        link = links[0]
 
-        page.goto(link)  # opening the link (as a mail scanner would) confirms nothing
-        button = page.locator("#confirm")
-        assert button.count() == 1
-        assert subs.get(store, READER) is None
-        button.click()
-        page.locator("#confirmed").wait_for(state="visible")
-        assert page.locator("#preferences").count() == 1
-    reader = subs.get(store, READER)
-    assert reader is not None
-    assert reader.status == subs.ACTIVE
-    assert reader.name == "读者"
-    assert (reader.categories, reader.digests) == (("caijing",), ())  # all digests ticked: ()
-    assert reader.consent is not None and reader.consent.method == "form"
-    assert reader.consent.page == SITE_URL + "/feeds/"
-    assert len(outbox(site)) == before + 1  # confirming mails nothing
+def test_static_feed_page_renders_from_disk(chromium, page, site, monkeypatch):
+    digest_site(site)
+    populate(site)
+    feeds = site.root / "feeds"
+    page.goto((feeds / "caijing.html").as_uri())
+    check_feed_page(page, "caijing", "财经", 2)
+    page.goto((feeds / "all.html").as_uri())
+    check_feed_page(page, "all", "", 4)
 
-    site.post(
-        "2022-02-20-caijing-next.md",
-        title="下一期的财经文章",
-        categories="caijing",
-        date="2022-02-20 09:00:00 +0800",
-    )
-    site.post(
-        "2022-02-21-keji-next.md",
-        title="下一期的科技文章",
-        categories="keji",
-        date="2022-02-21 09:00:00 +0800",
-    )
-    collect(site.cfg(), store, now=NOW + timedelta(hours=12))
-    sent_before = len(outbox(site))
-    send(site, store, NOW + timedelta(days=1))
-    digest = [m for m in outbox(site)[sent_before:] if to(m) == READER]
-    assert len(digest) == 1
-    text = text_of(digest[0])
-    assert "下一期的财经文章" in text
-    assert "下一期的科技文章" not in text
-    assert "科技" not in text and "keji第" not in text  # no keji section at all
-    assert "读者" in text  # the name given on the form
+
+# Chromium's own messages when it cannot style an XML document
+XML_VIEWER = ("cannot be formatted as intended", "does not appear to have any style information")
+FEED_PARTS = [
+    ("atom", "entry", ("title", "published", "summary"), ("id", "content", "author")),
+    ("rss", "item", ("title", "pubDate", "description"), ("guid", "encoded", "creator")),
+]
+
+
+def check_styled_feed(page: Any, fmt: str, entry: str, shown: Any, hidden: Any) -> None:
+    """The document is the feed itself, styled by feed.css: not Chromium's XML tree viewer."""
+    assert page.evaluate("document.getElementById('webkit-xml-viewer-source-xml')") is None
+    root = page.evaluate("document.documentElement.localName")
+    assert root == ("feed" if fmt == "atom" else "rss")
+    text = page.evaluate("document.documentElement.textContent")
+    assert not any(message in text for message in XML_VIEWER)
+    display = """([sel, pseudo]) => {
+        const e = document.querySelector(sel);
+        return e && getComputedStyle(e, pseudo).display;
+    }"""
+    for name in shown:
+        assert page.evaluate(display, [f"{entry} > {name}", None]) == "block", name
+    for name in hidden:
+        assert page.evaluate(display, [f"{entry} > {name}", None]) in ("none", None), name
+    height = f"document.querySelector('{entry} > title').getBoundingClientRect().height"
+    assert page.evaluate(height) > 0
+    # the page's address stands under the feed's title
+    before = "getComputedStyle(document.querySelector('link[rel=related]'), '::before').content"
+    assert f"{SITE_URL}/feeds/caijing.html" in page.evaluate(before)
+
+
+@pytest.mark.parametrize(("fmt", "entry", "shown", "hidden"), FEED_PARTS)
+def test_xml_feed_opened_from_disk_is_styled_by_css(
+    chromium, page, site, fmt, entry, shown, hidden
+):
+    digest_site(site)
+    populate(site)
+    page.goto((site.root / "feeds" / f"caijing.{fmt}").as_uri())
+    check_styled_feed(page, fmt, entry, shown, hidden)
+
+
+@pytest.mark.parametrize(("fmt", "entry", "shown", "hidden"), FEED_PARTS)
+def test_xml_feed_from_a_static_server(chromium, page, site, fmt, entry, shown, hidden):
+    """What a feed copied to any web server shows when opened directly, by its type."""
+    digest_site(site)
+    populate(site)
+    folder = site.root / "feeds"
+    # sent as XML (.xml files, or a server that maps the feed suffixes to it): styled
+    with StaticServer(folder, {f".{fmt}": "application/xml"}) as served:
+        page.goto(served.url(f"caijing.{fmt}"))
+        check_styled_feed(page, fmt, entry, shown, hidden)
+    # sent as application/atom+xml or rss+xml, Chromium shows any feed as its source text
+    # (its choice, not the stylesheet's): readable, and no XSLT error either
+    with StaticServer(folder) as served:
+        page.goto(served.url(f"caijing.{fmt}"))
+        assert page.evaluate("document.contentType") == "text/plain"
+        text = page.locator("body").inner_text()
+        assert not any(message in text for message in XML_VIEWER)
+        assert "caijing第0篇" in text and f"{SITE_URL}/feeds/caijing.html" in text

@@ -72,13 +72,14 @@ def test_jekyll_feed_paths(tmp_path):
     assert layout.tag_stem(cfg, "ruby_on", "Ruby_On") == "tag-Ruby_On"
     assert layout.tag_stem(cfg, "c", "c++") == "tag-c"  # jekyll-feed skips it: its slug
     assert layout.tag_stem(cfg, "secret", "secret") is None  # except
-    assert layout.xsl_href("feed/by_tag/x") == "../../feed.xsl"
+    assert layout.css_href("feed/by_tag/x") == "../../feed.css"
     assert layout.index_file(cfg) == "feed/index.html"  # never the site's own index.html
     assert layout.served_routes(cfg) == [
         "/feed.rss",
         "/feed.xml",
         "/feed.json",
-        "/feed.xsl",
+        "/feed.html",
+        "/feed.css",
         "/feeds.opml",
         "/feed/{path:path}",
         "/tag-{name}",
@@ -138,7 +139,9 @@ def test_the_build_writes_jekyll_feeds_paths_and_links_them_everywhere(fixture_s
         "feed/tagged/Rocks_2.xml",  # only: [birds, Rocks_2, trees], except: [trees]
     }
     assert {"atom.rss", "atom.json", "feed/Field Trips.rss", "feed/tagged/birds.json"} <= files
-    assert {"feed.xsl", "feeds.opml", "feed/index.html", "feed/snippets/notes.html"} <= files
+    assert {"feed.css", "feeds.opml", "feed/index.html", "feed/snippets/notes.html"} <= files
+    # each feed's HTML page sits beside it, as <stem>.html
+    assert {"atom.html", "feed/Field Trips.html", "feed/tagged/birds.html"} <= files
     assert "index.html" not in files and not any(f.startswith("tags/") for f in files)
 
     # self links and ids in each format name the file's own URL
@@ -153,8 +156,10 @@ def test_the_build_writes_jekyll_feeds_paths_and_links_them_everywhere(fixture_s
     assert json.loads((root / "atom.json").read_text())["feed_url"] == BASE + "atom.json"
     # the stylesheet link is relative to each file's folder
     text = (root / "feed/tagged/birds.xml").read_text()
-    assert 'href="../../feed.xsl"' in text
-    assert 'href="feed.xsl"' in (root / "atom.xml").read_text()
+    assert 'href="../../feed.css"' in text
+    assert 'href="feed.css"' in (root / "atom.xml").read_text()
+    related = trips.find(f"{ATOM}link[@rel='related']").get("href")
+    assert related == BASE + "feed/Field%20Trips.html"
 
     opml = etree.parse(str(root / "feeds.opml")).getroot()
     urls = {o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")}
@@ -214,13 +219,12 @@ def test_serve_answers_the_layouts_paths(fixture_site):
             assert status == 200, path
             assert headers["content-type"] == f"{kind}; charset=utf-8", path
         assert body == (root / "feeds.opml").read_bytes()
-        # a browser opening the Atom .xml gets the XML view (with its XSL), a reader the feed
-        status, headers, _ = raw(server.url, "/atom.xml", headers={"Accept": "text/html"})
-        assert headers["content-type"] == "application/xml; charset=utf-8"
-        assert (
-            "Accept" in headers["vary"]
-            and "script-src 'self'" in headers["content-security-policy"]
-        )
+        # a browser opening the Atom .xml gets the feed's page, a reader the feed
+        status, headers, body = raw(server.url, "/atom.xml", headers={"Accept": "text/html"})
+        assert headers["content-type"] == "text/html; charset=utf-8"
+        assert "Accept" in headers["vary"] and body == (root / "atom.html").read_bytes()
+        status, headers, body = raw(server.url, "/feed/Field%20Trips.xml")
+        assert "Accept" in headers["vary"] and body == (root / "feed/Field Trips.xml").read_bytes()
         assert raw(server.url, "/feed")[0] == 308  # to /feed/, the index page
         assert raw(server.url, "/feed/")[2] == (root / "feed/index.html").read_bytes()
         assert raw(server.url, "/feed/../schedule.yaml")[0] == 404

@@ -123,7 +123,8 @@ def test_conditional_get_and_etag_follows_the_bytes(built, own):
         ("/feeds/caijing.atom", "application/atom+xml; charset=utf-8"),
         ("/feeds/caijing.json", "application/feed+json; charset=utf-8"),
         ("/feeds/feeds.opml", "text/x-opml; charset=utf-8"),
-        ("/feeds/feed.xsl", "text/xsl; charset=utf-8"),
+        ("/feeds/feed.css", "text/css; charset=utf-8"),
+        ("/feeds/caijing.html", "text/html; charset=utf-8"),
         ("/feeds/index.html", "text/html; charset=utf-8"),
         ("/feeds/", "text/html; charset=utf-8"),
         ("/feeds/snippets/caijing.html", "text/html; charset=utf-8"),
@@ -136,19 +137,113 @@ def test_content_types(live, path, media_type):
     assert r.headers["content-type"] == media_type
 
 
-def test_browsers_get_the_xml_view_and_readers_the_feed_type(live):
-    """Chromium applies the XSL to application/xml only; a reader still gets rss+xml."""
-    browser = httpx.get(live.url + "/feeds/caijing.rss", headers={"accept": BROWSER_ACCEPT})
-    assert browser.headers["content-type"] == "application/xml; charset=utf-8"
-    assert "Accept" in browser.headers["vary"]
-    # the XSL is a same-origin stylesheet load, which Chromium checks against script-src
-    assert "script-src 'self'" in browser.headers["content-security-policy"]
-    reader = httpx.get(
-        live.url + "/feeds/caijing.atom",
-        headers={"accept": "application/atom+xml,application/rss+xml,text/html;q=0.1"},
+# what feed readers send (and send nothing): the feed, never the page
+READER_ACCEPTS = [
+    None,
+    "*/*",
+    "application/atom+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.8",
+    "application/rss+xml, application/rdf+xml;q=0.8, application/atom+xml;q=0.6, "
+    "application/xml;q=0.4, text/xml;q=0.4",
+    "application/feed+json, application/json;q=0.9",
+    "text/html, */*",  # a tie is the feed: what the URL names
+    "text/html;q=0.5, application/xml, application/json",
+]
+# what browsers send when they navigate (Chromium, Firefox, Safari) and a plain HTML ask
+PAGE_ACCEPTS = [
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+    "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+    BROWSER_ACCEPT,
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "text/html",
+]
+
+
+def vary(headers: dict[str, str]) -> list[str]:
+    return [v.strip() for v in headers.get("vary", "").split(",")]
+
+
+def _get(live, path: str, accept: str | None, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    if accept is not None:
+        headers["accept"] = accept
+    headers.setdefault("accept-encoding", "identity")
+    return raw(live.url, path, headers=headers)
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+@pytest.mark.parametrize("accept", READER_ACCEPTS)
+def test_feed_readers_get_the_feed_bytes(shared, fmt, accept):
+    site, _, live = shared
+    status, headers, body = _get(live, f"/feeds/caijing.{fmt}", accept)
+    assert status == 200
+    assert body == (feeds(site) / f"caijing.{fmt}").read_bytes()
+    assert headers["content-type"].startswith(
+        ("application/rss+xml", "application/atom+xml", "application/feed+json")
     )
-    assert reader.headers["content-type"] == "application/atom+xml; charset=utf-8"
-    assert browser.headers["etag"] == httpx.get(live.url + "/feeds/caijing.rss").headers["etag"]
+    assert "Accept" in vary(headers)
+    assert headers["cache-control"] == "public, max-age=300"
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+@pytest.mark.parametrize("accept", PAGE_ACCEPTS)
+def test_browsers_get_the_feed_page(shared, fmt, accept):
+    site, _, live = shared
+    status, headers, body = _get(live, f"/feeds/caijing.{fmt}", accept)
+    assert status == 200
+    assert body == (feeds(site) / "caijing.html").read_bytes()
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert "Accept" in vary(headers)
+    # no shared cache keeps the page under the feed's URL (readers could be handed it)
+    assert headers["cache-control"] == "private, max-age=300"
+    # the page runs nothing and loads nothing: serve's strict policy holds as it is
+    csp = headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+
+
+def test_each_representation_has_its_own_etag_and_304(shared):
+    _, _, live = shared
+    browser, reader = PAGE_ACCEPTS[0], READER_ACCEPTS[2]
+    _, page, _ = _get(live, "/feeds/caijing.atom", browser)
+    _, feed, _ = _get(live, "/feeds/caijing.atom", reader)
+    _, direct, _ = _get(live, "/feeds/caijing.html", browser)
+    assert page["etag"] != feed["etag"]
+    assert page["etag"] == direct["etag"]  # the page is the same bytes wherever it is asked for
+    assert "Accept" not in vary(direct)  # the .html URL is not negotiated
+    assert direct["cache-control"] == "public, max-age=300"
+    for accept, etag in ((browser, page["etag"]), (reader, feed["etag"])):
+        status, headers, body = _get(live, "/feeds/caijing.atom", accept, **{"if-none-match": etag})
+        assert (status, body) == (304, b"")
+        assert headers["etag"] == etag and "Accept" in vary(headers)
+    # the other representation's validator is not this one's: the full answer comes
+    status, headers, _ = _get(
+        live, "/feeds/caijing.atom", browser, **{"if-none-match": feed["etag"]}
+    )
+    assert status == 200 and headers["etag"] == page["etag"]
+    status, headers, _ = _get(
+        live, "/feeds/caijing.atom", reader, **{"if-none-match": page["etag"]}
+    )
+    assert status == 200 and headers["etag"] == feed["etag"]
+    # gzip keeps the two apart too
+    _, zipped, _ = _get(live, "/feeds/caijing.atom", browser, **{"accept-encoding": "gzip"})
+    assert zipped["etag"] == page["etag"][:-1] + '-gzip"'
+    status, _, _ = _get(
+        live,
+        "/feeds/caijing.atom",
+        browser,
+        **{"accept-encoding": "gzip", "if-none-match": zipped["etag"]},
+    )
+    assert status == 304
+
+
+def test_no_page_for_a_feed_that_does_not_exist(built, own):
+    site, _ = built
+    assert _get(own, "/feeds/nosuch.atom", PAGE_ACCEPTS[0])[0] == 404
+    # a page without its feed (a format switched off) is not shown under the feed's URL
+    (feeds(site) / "caijing.json").unlink()
+    assert _get(own, "/feeds/caijing.json", PAGE_ACCEPTS[0])[0] == 404
+    # a build from before feed pages: the browser gets the feed, as it did
+    (feeds(site) / "caijing.html").unlink()
+    status, _, body = _get(own, "/feeds/caijing.atom", PAGE_ACCEPTS[0])
+    assert status == 200 and body == (feeds(site) / "caijing.atom").read_bytes()
 
 
 def test_head_has_the_headers_and_no_body(live):

@@ -1,7 +1,7 @@
 """The site's ``templates/`` folder: searched file by file before the packaged defaults.
 
 Every kind of template is overridden with a real file and rendered for real
-(digest HTML, text and CSS, the index page, snippets, feed.xsl, a web page);
+(digest HTML, text and CSS, the index page, snippets, feed.css, the feed pages, a web page);
 ``syndicate templates list`` and ``eject`` are run through the CLI.
 """
 
@@ -92,7 +92,7 @@ def test_resolve_order_override_then_folder_then_package(tmp_path):
     (folder / "web" / "base.html.j2").write_text("x")
     assert templating.resolve("digest.css", folder) == folder / "digest.css"
     assert templating.resolve("web/base.html.j2", folder) == folder / "web/base.html.j2"
-    assert templating.resolve("feed.xsl", folder) == PACKAGE / "feed.xsl"  # file by file
+    assert templating.resolve("feed.css", folder) == PACKAGE / "feed.css"  # file by file
     mine = tmp_path / "mine.css"
     assert templating.resolve("digest.css", folder, override=mine) == mine
 
@@ -193,14 +193,24 @@ def test_snippet_override(site, built):
     assert text.startswith('<link data-site href="https://finews.withounder.com/feeds/caijing.')
 
 
-def test_feed_xsl_override_is_copied_as_it_is(site, built):
+def test_feed_css_override_is_copied_as_it_is(site, built):
     build(site.cfg(), built)
-    xsl = site.root / "feeds" / "feed.xsl"
-    assert xsl.read_bytes() == (PACKAGE / "feed.xsl").read_bytes()
-    mine = packaged("feed.xsl").replace("<xsl:output", "<!-- site styling -->\n<xsl:output", 1)
-    own(site, "feed.xsl", mine)
-    assert "feed.xsl" in build(site.cfg(), built).written
-    assert xsl.read_text(encoding="utf-8") == mine
+    css = site.root / "feeds" / "feed.css"
+    assert css.read_bytes() == (PACKAGE / "feed.css").read_bytes()
+    mine = packaged("feed.css") + "/* site styling */\n"
+    own(site, "feed.css", mine)
+    assert "feed.css" in build(site.cfg(), built).written
+    assert css.read_text(encoding="utf-8") == mine
+
+
+def test_feed_page_override_renders_every_page(site, built):
+    build(site.cfg(), built)
+    own(site, "feed.html.j2", "<p>{{ feed.title }}: {{ entries|length }} · {{ address }}</p>\n")
+    written = build(site.cfg(), built).written
+    assert {"all.html", "caijing.html"} <= set(written)
+    page = (site.root / "feeds" / "caijing.html").read_text(encoding="utf-8")
+    assert page.startswith("<p>金融资讯网 · 财经: ")
+    assert page.endswith(" · https://finews.withounder.com/feeds/caijing.rss</p>\n")
 
 
 def test_web_page_override_is_used_by_packaged_pages_and_picked_up_live(site, monkeypatch):
@@ -290,7 +300,7 @@ def test_eject_all(site):
     assert {"confirm.html.j2", "confirm.txt.j2", "web/subscribe_form.html.j2"} <= set(
         templating.names()
     )
-    assert len(templating.names()) == len(list(PACKAGE.rglob("*.j2"))) + 2  # + css and xsl
+    assert len(templating.names()) == len(list(PACKAGE.rglob("*.j2"))) + 2  # + the two css files
     listed = cli(site, "templates", "list").output
     assert " package " not in listed
 
@@ -308,9 +318,9 @@ def test_eject_named_then_refuse_then_force(site):
         "web/base.html.j2",
     ]
     (folder / "digest.css").write_text("/* edited */\n", encoding="utf-8")
-    result = cli(site, "templates", "eject", "digest.css", "feed.xsl")
+    result = cli(site, "templates", "eject", "digest.css", "feed.css")
     assert result.exit_code == 2
-    assert result.stdout.splitlines() == [f"wrote {folder / 'feed.xsl'}"]
+    assert result.stdout.splitlines() == [f"wrote {folder / 'feed.css'}"]
     assert f"kept {folder / 'digest.css'}: it exists (use --force to overwrite)" in result.stderr
     assert (folder / "digest.css").read_text(encoding="utf-8") == "/* edited */\n"
     result = cli(site, "templates", "eject", "--force", "digest.css")
@@ -334,5 +344,5 @@ def test_templates_key_is_resolved_like_other_paths(site, digest_store):
     own_dir.mkdir()
     (own_dir / "digest.txt.j2").write_text("LOOK\n", encoding="utf-8")
     assert render_digest(site.cfg(), digest_store).text == "LOOK\n"
-    result = cli(site, "templates", "eject", "feed.xsl")
-    assert result.output.strip() == f"wrote {own_dir / 'feed.xsl'}"
+    result = cli(site, "templates", "eject", "feed.css")
+    assert result.output.strip() == f"wrote {own_dir / 'feed.css'}"

@@ -61,7 +61,10 @@ def init(obj: Ctx, site_dir: Path, out: Path | None, force: bool) -> None:
     if site.feed.collections:
         print("note: feed.collections is not reproduced: syndicate publishes posts only")
     if site.has_xslt:
-        print("note: feed.xslt.xml is not used; syndicate styles its feeds with feed.xsl")
+        print(
+            "note: feed.xslt.xml is not used: each feed gets an HTML page, and feed.css"
+            " styles the raw XML (docs/feeds.md)"
+        )
     layout = f"layout {written.cfg.feeds.layout}"
     print(f"wrote {written.path} ({layout}, feeds in {written.cfg.feeds.dir})")
     for url in written.feeds:

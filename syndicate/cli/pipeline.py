@@ -84,7 +84,8 @@ def status(obj: Ctx) -> None:
 @click.pass_obj
 def build(obj: Ctx, force: bool, snippets: bool) -> None:
     """Write the feeds: RSS, Atom and JSON Feed per category and for all posts,
-    plus feeds.opml, index.html, feed.xsl and autodiscovery snippets.
+    an HTML page per feed (<key>.html, what a browser is shown), feeds.opml,
+    index.html, feed.css and autodiscovery snippets.
 
     Files are written atomically and only when their bytes change; with
     nothing changed in the store, nothing is written at all.

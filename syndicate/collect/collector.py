@@ -33,6 +33,7 @@ from ..store.records import IndexRow, NewPost
 from ..terms import RANK_CREDIT, CategoryRegistry, TagRegistry
 from ..timeutil import now_utc
 from . import posts as post_files
+from .titles import retitle_stored
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -197,6 +198,8 @@ def _collect(
         from .upstream import collect_feed_sources
 
         total.add(collect_feed_sources(cfg, store, feed_sources, now=now, force=force))
+    if any(not isinstance(s, FeedSource) for s in sources):
+        retitle_stored(store, now)  # titles read before they were made text (once per store)
     for source in sources:
         if isinstance(source, FeedSource):
             continue

@@ -32,6 +32,7 @@ from ..slugs import check_name
 from ..terms import guess_slug
 from ..text import strip_control
 from ..timeutil import parse_date
+from .titles import plain_title
 
 # markdown-it.rs, nh3 and lxml (via .markup and .clean) are imported where a post is parsed: a
 # collect that finds nothing changed only stats files, and starts sooner without them.
@@ -455,7 +456,7 @@ def _parse_text(
             plain = _plain(fm[key])
             summary = summarize([plain], ctx.rules.summary_chars) if plain else summary
             break
-    title = strip_control(_text(fm, "title")).strip()
+    title = plain_title(strip_control(_text(fm, "title")))
     return ParsedPost(
         key=entry.key,
         guid=guid,

@@ -1,4 +1,4 @@
-"""The feed builder: store → feeds/ (RSS, Atom, JSON Feed, OPML, index page, XSL, snippets).
+"""The feed builder: store → feeds/ (RSS, Atom, JSON Feed, feed pages, OPML, index, snippets).
 
 A build first compares a fingerprint of the store's content and the config
 with the one recorded by the last build: when nothing changed it writes
@@ -29,6 +29,7 @@ from ..store.records import FeedHead
 from ..terms import CategoryRegistry
 from ..writer import Output
 from . import layout
+from .feedpage import PAGE, page_bytes
 from .formats import EPOCH, FeedSpec, feed_updated, render
 from .listing import Listing, index_bytes, opml_bytes, snippet, subscribe_snippet
 from .websub import ping
@@ -36,7 +37,13 @@ from .websub import ping
 log = logging.getLogger(__name__)
 FINGERPRINT_KEY = "build_fingerprint"
 # what the feed files depend on; each is the site folder's file, else the package's
-TEMPLATES = ("index.html.j2", "snippet.html.j2", "feed.xsl", "web/subscribe_form.html.j2")
+TEMPLATES = (
+    "index.html.j2",
+    "snippet.html.j2",
+    "feed.css",
+    "feed.html.j2",
+    "web/subscribe_form.html.j2",
+)
 
 
 @dataclass
@@ -213,12 +220,14 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         posts: Sequence[Post | FeedHead] = heads
         names = [spec.file(cfg, fmt) for fmt in cfg.feeds.formats]
         feed_files.update(names)
+        names.append(spec.file(cfg, PAGE))
         if previous.get(spec.key) == states[spec.key] and all((root / n).exists() for n in names):
             out.unchanged.extend(names)  # same entries as last time: same bytes, not rendered
         else:
             rendered = store.posts(category=category, tag=tag, limit=limit)
             for fmt, data in render(cfg, spec, rendered, cfg.feeds.formats).items():
                 out.put(spec.file(cfg, fmt), data)
+            out.put(spec.file(cfg, PAGE), page_bytes(cfg, spec, rendered))
             posts = rendered
         result.feeds += 1
         newest_overall = max(newest_overall, feed_updated(posts))
@@ -246,7 +255,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         out.put(layout.snippet_file(cfg, "subscribe"), html.encode("utf-8"))
     out.put(layout.OPML_FILE, opml_bytes(cfg, listings, newest_overall))
     out.put(layout.index_file(cfg), index_bytes(cfg, listings, newest_overall, signup=form))
-    out.put(layout.XSL_FILE, templating.read_bytes("feed.xsl", cfg.templates))
+    out.put(layout.CSS_FILE, templating.read_bytes(layout.CSS_FILE, cfg.templates))
     result.written, result.unchanged = out.written, out.unchanged
     metrics.feeds_written(out.written)
 

@@ -61,9 +61,13 @@ class FeedSpec:
     def self_url(self, cfg: Config, fmt: str) -> str:
         return layout.file_url(cfg, self.file(cfg, fmt))
 
+    def page_url(self, cfg: Config) -> str:
+        """The feed's HTML page (``publish/feedpage.py``), written beside it."""
+        return layout.file_url(cfg, self.file(cfg, "html"))
+
     @property
-    def xsl_href(self) -> str:
-        return layout.xsl_href(self.stem or self.key)
+    def css_href(self) -> str:
+        return layout.css_href(self.stem or self.key)
 
 
 def _clean(text: str) -> str:
@@ -154,12 +158,17 @@ def _links(fg: FeedGenerator, cfg: Config, spec: FeedSpec, fmt: str) -> None:
     fg.link(href=spec.self_url(cfg, fmt), rel="self", type=MEDIA_TYPES[fmt], replace=True)
     if cfg.feeds.hub and fmt == "atom":
         fg.link(href=cfg.feeds.hub, rel="hub")
+    if fmt == "atom":
+        # the feed's own page is "related", not a second text/html "alternate": RFC 4287
+        # 4.1.1 allows one alternate per type and hreflang, and that one is the site's page
+        fg.link(href=spec.page_url(cfg), rel="related", type="text/html")
     fg.link(href=spec.home_url, rel="alternate", type="text/html")
 
 
-def _serialize(root: etree._Element, xsl_href: str) -> bytes:
+def _serialize(root: etree._Element, css_href: str) -> bytes:
     tree = root.getroottree()
-    pi = etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{xsl_href}"')
+    # CSS, not XSLT: browsers are removing XSLT, every one of them still applies CSS to XML
+    pi = etree.ProcessingInstruction("xml-stylesheet", f'type="text/css" href="{css_href}"')
     root.addprevious(pi)
     return etree.tostring(tree, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
@@ -169,10 +178,15 @@ def _rss(cfg: Config, spec: FeedSpec, fg: FeedGenerator) -> bytes:
     root, _ = fg._create_rss()  # the tree, so we can add the stylesheet and hub
     channel = root.find("channel")
     assert channel is not None
+    self_link = channel.find(f"{{{ATOM_NS}}}link")
+    assert self_link is not None
+    # feedgen writes only the self link of RSS: the page (as in Atom) and the hub by hand
+    page = etree.Element(
+        f"{{{ATOM_NS}}}link", href=spec.page_url(cfg), rel="related", type="text/html"
+    )
+    self_link.addnext(page)
     if cfg.feeds.hub:
         hub = etree.Element(f"{{{ATOM_NS}}}link", href=cfg.feeds.hub, rel="hub")
-        self_link = channel.find(f"{{{ATOM_NS}}}link")
-        assert self_link is not None
         self_link.addnext(hub)
     gen = channel.find("generator")
     if gen is not None:
@@ -180,7 +194,7 @@ def _rss(cfg: Config, spec: FeedSpec, fg: FeedGenerator) -> bytes:
     docs = channel.find("docs")
     if docs is not None:
         docs.text = "https://www.rssboard.org/rss-specification"
-    return _serialize(root, spec.xsl_href)
+    return _serialize(root, spec.css_href)
 
 
 def _atom(cfg: Config, spec: FeedSpec, fg: FeedGenerator, entries: list[_Entry]) -> bytes:
@@ -202,7 +216,7 @@ def _atom(cfg: Config, spec: FeedSpec, fg: FeedGenerator, entries: list[_Entry])
             if e.source_name:
                 via.set("title", e.source_name)
             alt.addnext(via)
-    return _serialize(root, spec.xsl_href)
+    return _serialize(root, spec.css_href)
 
 
 def _json(cfg: Config, spec: FeedSpec, entries: list[_Entry]) -> bytes:
@@ -214,6 +228,7 @@ def _json(cfg: Config, spec: FeedSpec, entries: list[_Entry]) -> bytes:
         "description": _clean(spec.description or spec.title),
         "language": cfg.site.language,
         "authors": [{"name": cfg.site.author or cfg.site.title}],
+        "_syndicate": {"page_url": spec.page_url(cfg)},  # JSON Feed has no field for it
     }
     if cfg.feeds.hub:
         feed["hubs"] = [{"type": "WebSub", "url": cfg.feeds.hub}]

@@ -18,7 +18,8 @@ Invariants: every path is relative to ``feeds.dir`` and to ``feeds_base_url``
 alike; a path is a pure function of the config and the feed's key and name,
 so the build, the digest's links and ``serve`` agree without the store; the
 feed's file without its extension (its *stem*) also decides the relative
-``feed.xsl`` link, which sits at the top of ``feeds.dir`` in both layouts.
+``feed.css`` link, which sits at the top of ``feeds.dir`` in both layouts, and
+the feed's HTML page, ``<stem>.html`` beside it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ..config import Config
 from ..slugs import is_slug, slugify
 
 JEKYLL = "jekyll-feed"
-XSL_FILE = "feed.xsl"
+CSS_FILE = "feed.css"
 OPML_FILE = "feeds.opml"
 SUFFIXES = {
     "syndicate": {"rss": ".rss", "atom": ".atom", "json": ".json"},
@@ -107,9 +108,9 @@ def snippet_file(cfg: Config, key: str) -> str:
     return f"{'feed/' if jekyll(cfg) else ''}snippets/{key}.html"
 
 
-def xsl_href(stem: str) -> str:
+def css_href(stem: str) -> str:
     """The stylesheet link of a feed file, relative so that a copied tree keeps working."""
-    return "../" * stem.count("/") + XSL_FILE
+    return "../" * stem.count("/") + CSS_FILE
 
 
 def served_routes(cfg: Config) -> list[str]:
@@ -123,8 +124,8 @@ def served_routes(cfg: Config) -> list[str]:
     if not jekyll(cfg):
         return []
     stem = all_stem(cfg)
-    routes = [f"/{feed_file(cfg, stem, fmt)}" for fmt in cfg.feeds.formats]
-    routes += [f"/{XSL_FILE}", f"/{OPML_FILE}", "/feed/{path:path}"]
+    routes = [f"/{feed_file(cfg, stem, fmt)}" for fmt in (*cfg.feeds.formats, "html")]
+    routes += [f"/{CSS_FILE}", f"/{OPML_FILE}", "/feed/{path:path}"]
     tags = cfg.feeds.jekyll_feed.tags.path
     if cfg.feeds.tags and not tags.startswith("/feed/"):
         # "/tags/" → /tags/{path}; "/tag-" → /tag-{name} (jekyll-feed joins the strings);

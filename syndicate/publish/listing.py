@@ -104,6 +104,7 @@ def index_bytes(
                 else "",
                 "newest_title": item.newest_title,
                 "links": feed_links(cfg, item.spec),
+                "page": item.spec.page_url(cfg),
             }
         )
     html = template("index.html.j2", cfg.templates, language=cfg.site.language).render(

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 
 from ..model import Category, ParsedPost, Post, Tag
 from ..timeutil import offset_minutes, with_offset
+from .dialect import upsert
 from .records import (
     CategoryRow,
     CategoryStat,
@@ -26,7 +27,16 @@ from .records import (
     NewPost,
     StoredEntry,
 )
-from .schema import categories, post_categories, post_tags, posts, sources, tags
+from .schema import (
+    META_KEY_LENGTH,
+    categories,
+    meta,
+    post_categories,
+    post_tags,
+    posts,
+    sources,
+    tags,
+)
 from .versions import analyze
 from .wrapping import StoreBase, Tx, new_id
 
@@ -439,6 +449,36 @@ class ContentMixin(StoreBase):
         tx.conn.execute(
             update(posts).where(posts.c.id == post_id).values(size=size, mtime_ns=mtime_ns)
         )
+
+    def post_file_titles(self, *, marked_up: bool = False) -> list[tuple[int, str]]:
+        """(id, title) of the posts read from post files; ``marked_up``: with ``<`` or ``&``."""
+        query = (
+            select(posts.c.id, posts.c.title)
+            .join(sources, sources.c.id == posts.c.source_id)
+            .where(sources.c.kind == "posts")
+        )
+        if marked_up:
+            query = query.where(posts.c.title.contains("<") | posts.c.title.contains("&"))
+        with self.engine.connect() as conn:
+            return [(r.id, r.title) for r in conn.execute(query.order_by(posts.c.id))]
+
+    def set_post_titles(
+        self, titles: dict[int, str], *, changed_at: datetime, done: tuple[str, str]
+    ) -> None:
+        """New titles (id → title), shown from the next build, and ``meta`` ``done`` in one commit.
+
+        One commit, so that a pass that must not run twice (``collect/titles.py``)
+        is recorded as done exactly when its titles are.
+        """
+        assert len(done[0]) <= META_KEY_LENGTH
+        with self.transaction() as tx:
+            for post_id, title in titles.items():
+                tx.conn.execute(
+                    update(posts)
+                    .where(posts.c.id == post_id)
+                    .values(title=title, changed_at=changed_at)
+                )
+            upsert(tx.conn, meta, {"key": done[0], "value": done[1]})
 
     def move_post(self, tx: Tx, post_id: int, key: str) -> None:
         """The file was moved: the row (and its id) goes under the new key."""

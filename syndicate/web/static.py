@@ -1,11 +1,15 @@
-"""Serve the built files (feeds, OPML, index page, XSL, archive) with validators and gzip.
+"""Serve the built files (feeds, their pages, OPML, index page, archive) with validators and gzip.
 
 Feed readers poll every few minutes; a 304 costs almost nothing, so every
 file gets a strong ETag (a hash of its bytes, computed once per file version
 and cached by path, inode, mtime and size) and a Last-Modified. Starlette's
 StaticFiles is not used: its ETag is derived from mtime and size, which a
 rebuild writing the same bytes would keep but a copied tree would not, and
-it cannot serve the XML-view variant browsers need (see ``media_type``).
+it cannot negotiate. A feed's URL has two representations: the feed, and
+for a browser (``negotiation.wants_page``) the feed's HTML page that the
+build wrote beside it (``<key>.html``); each has its own ETag (the hash of
+its own bytes) and both say ``Vary: Accept``, so a cache or a conditional
+GET never mixes them up.
 """
 
 from __future__ import annotations
@@ -22,24 +26,25 @@ from threading import Lock
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .negotiation import FEED_TYPES, wants_page
 from .paths import resolve_inside
-from .security import FEED_CSP
 
 CACHE_CONTROL = "public, max-age=300"
+# a feed's page under the feed's URL: never kept by a shared cache, so that a CDN
+# that ignores Vary: Accept can never hand the page to a feed reader
+PAGE_CACHE_CONTROL = "private, max-age=300"
 TYPES = {
     ".rss": "application/rss+xml",
     ".atom": "application/atom+xml",
     ".json": "application/feed+json",
     ".opml": "text/x-opml",
-    ".xsl": "text/xsl",
     ".html": "text/html",
     ".xml": "application/xml",
     ".txt": "text/plain",
     ".css": "text/css",
 }
 BINARY = "application/octet-stream"
-XML_FEEDS = (".rss", ".atom")
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
+KINDS = {"application/rss+xml": ".rss", "application/atom+xml": ".atom"}
 GZIP_MIN = 256  # below this, gzip's header costs more than it saves
 CACHE_ENTRIES = 1024
 
@@ -94,25 +99,10 @@ def accepts_gzip(header: str) -> bool:
     return bool(star)
 
 
-def wants_xml_view(accept: str) -> bool:
-    """A browser navigating to a feed (it asks for HTML and names no feed type).
-
-    Chromium shows ``application/rss+xml`` and ``application/atom+xml`` as
-    plain text and applies the feed's XSL only to ``application/xml``, so a
-    browser gets that type (same bytes) and the readable page; feed readers
-    still get the registered feed types.
-    """
-    accept = accept.lower()
-    return "text/html" in accept and not any(t in accept for t in FEED_TYPES)
-
-
-def media_type(path: Path, accept: str, feed_types: dict[str, str] | None = None) -> str:
+def media_type(path: Path, feed_types: dict[str, str] | None = None) -> str:
     """``feed_types``: suffixes that are feeds in this layout (jekyll-feed's Atom is .xml)."""
     suffix = path.suffix.lower()
-    feeds = feed_types or {}
-    base = feeds.get(suffix) or TYPES.get(suffix, BINARY)
-    if (suffix in XML_FEEDS or suffix in feeds) and wants_xml_view(accept):
-        base = "application/xml"
+    base = (feed_types or {}).get(suffix) or TYPES.get(suffix, BINARY)
     return base if base == BINARY else f"{base}; charset=utf-8"
 
 
@@ -150,12 +140,30 @@ class FileServer:
         self.root = root
         self.cache = cache or _Cache()
         self.feed_types = feed_types or {}
+        # a layout's own feed suffix (.xml) negotiates as the format it holds
+        self.kinds = {s: KINDS[t] for s, t in self.feed_types.items() if t in KINDS}
 
     def response(self, request: Request, relative: str) -> Response | None:
-        """The file's response (200 or 304), or None when there is no such file here."""
+        """The file's response (200 or 304), or None when there is no such file here.
+
+        A feed asked for by a browser is answered with its page, when the
+        build wrote one; a feed that does not exist has no page either.
+        """
         target = resolve_inside(self.root, relative)
         if target is None:
             return None
+        suffix = target.suffix.lower()
+        kind = self.kinds.get(suffix, suffix)
+        negotiated = kind in FEED_TYPES
+        if negotiated and wants_page(request.headers.get("accept"), kind) and target.is_file():
+            page = resolve_inside(self.root, relative[: -len(suffix)] + ".html")
+            if page is not None:
+                answer = self._file(request, page, negotiated=True)
+                if answer is not None:
+                    return answer
+        return self._file(request, target, negotiated=negotiated)
+
+    def _file(self, request: Request, target: Path, *, negotiated: bool) -> Response | None:
         try:
             with open(target, "rb") as fh:
                 st = os.fstat(fh.fileno())
@@ -167,12 +175,12 @@ class FileServer:
                     version = _Version(hashlib.sha256(data).hexdigest()[:32])
                     self.cache.put(key, version)
                 if self._fresh(request, version.etag, st.st_mtime):
-                    return self._not_modified(request, target, version.etag, st)
+                    return self._not_modified(request, target, version.etag, st, negotiated)
                 if data is None:
                     data = fh.read()
         except OSError:  # vanished or unreadable between the check and the read
             return None
-        return self._full(request, target, key, version, data, st.st_mtime)
+        return self._full(request, target, key, version, data, st.st_mtime, negotiated)
 
     @staticmethod
     def _fresh(request: Request, etag: str, mtime: float) -> bool:
@@ -182,8 +190,8 @@ class FileServer:
         ims = request.headers.get("if-modified-since")
         return ims is not None and _not_modified_since(ims, mtime)
 
-    def _headers(self, request: Request, target: Path, etag: str, mtime: float) -> dict[str, str]:
-        content_type = media_type(target, request.headers.get("accept", ""), self.feed_types)
+    def _headers(self, target: Path, etag: str, mtime: float, negotiated: bool) -> dict[str, str]:
+        content_type = media_type(target, self.feed_types)
         headers = {
             "content-type": content_type,
             "etag": f'"{etag}"',
@@ -193,9 +201,10 @@ class FileServer:
         vary = []
         if _compressible(content_type):
             vary.append("Accept-Encoding")
-        if target.suffix.lower() in XML_FEEDS or target.suffix.lower() in self.feed_types:
+        if negotiated:
             vary.append("Accept")
-            headers["content-security-policy"] = FEED_CSP
+            if target.suffix.lower() == ".html":
+                headers["cache-control"] = PAGE_CACHE_CONTROL
         if target.suffix.lower() == ".html":
             # built pages hold no token; their sign-up form needs the browser to send
             # its real Origin, which it replaces by "null" under no-referrer
@@ -205,9 +214,9 @@ class FileServer:
         return headers
 
     def _not_modified(
-        self, request: Request, target: Path, etag: str, st: os.stat_result
+        self, request: Request, target: Path, etag: str, st: os.stat_result, negotiated: bool
     ) -> Response:
-        headers = self._headers(request, target, etag, st.st_mtime)
+        headers = self._headers(target, etag, st.st_mtime, negotiated)
         if self._gzip_ok(request, headers, st.st_size):
             headers["etag"] = f'"{etag}-gzip"'
         del headers["content-type"]
@@ -229,8 +238,9 @@ class FileServer:
         version: _Version,
         data: bytes,
         mtime: float,
+        negotiated: bool,
     ) -> Response:
-        headers = self._headers(request, target, version.etag, mtime)
+        headers = self._headers(target, version.etag, mtime, negotiated)
         body = data
         if self._gzip_ok(request, headers, len(data)):
             if version.gz is None:
