@@ -233,6 +233,8 @@ def collect_everything(site: Site, language: str, monkeypatch: pytest.MonkeyPatc
         got.add(f"digest html to {to(msg)}", visible(html))
     feeds = site.root / "feeds"
     got.add("index page", visible((feeds / "index.html").read_text(encoding="utf-8")))
+    for key in ("all", "caijing"):  # each feed's HTML page, and the empty state of a page
+        got.add(f"feed page {key}", visible((feeds / f"{key}.html").read_text(encoding="utf-8")))
     atom = etree.parse(str(feeds / "digests" / "daily" / "index.atom"))
     got.add("archive feed", " ".join(atom.getroot().itertext()))
     opml = etree.parse(str(feeds / "feeds.opml"))
@@ -245,6 +247,8 @@ def collect_everything(site: Site, language: str, monkeypatch: pytest.MonkeyPatc
     with LiveServer(site.cfg()) as live:
         base = live.url
         got.page("feeds index over http", httpx.get(base + "/"))
+        browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        got.page("feed page over http", httpx.get(base + "/feeds/caijing.atom", headers=browser))
         got.page("digests", httpx.get(base + "/digests/"))
         got.page("archive", httpx.get(base + "/digests/daily/"))
         day = local_date(site.cfg(), NOW)
