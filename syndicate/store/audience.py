@@ -44,6 +44,7 @@ def subscriber_record(row: Any) -> Subscriber:
         ),
         created_at=row.created_at,
         status_at=row.status_at,
+        weekly=tuple(row.weekly.split()),
     )
 
 
@@ -189,9 +190,12 @@ class AudienceMixin(StoreBase):
         hard_failures: int | None = None,
         chosen_at: datetime | None = None,
         consent: Consent | None = None,
+        weekly: tuple[str, ...] | None = None,
     ) -> None:
         """Change the given columns (None: left as it is) and ``updated_at``."""
         values: dict[str, Any] = _consent_values(consent) if consent is not None else {}
+        if weekly is not None:
+            values["weekly"] = " ".join(weekly)
         if chosen_at is not None:
             values["chosen_at"] = chosen_at
         if name is not None:
@@ -240,18 +244,20 @@ class AudienceMixin(StoreBase):
         categories: Iterable[str],
         digests: Iterable[str],
         now: datetime,
+        weekly: Iterable[str] | None = None,
     ) -> bool:
-        """Record a choice made on the preferences page (it outranks the subscribers file)."""
+        """Record a choice made on the preferences page (it outranks the subscribers file).
+
+        ``weekly``: the digests whose weekly edition they chose (None: left as it is).
+        """
+        values = {"categories": " ".join(categories), "digests": " ".join(digests)}
+        if weekly is not None:
+            values["weekly"] = " ".join(weekly)
         with self.engine.begin() as conn:
             res = conn.execute(
                 subscribers.update()
                 .where(subscribers.c.id == subscriber_id)
-                .values(
-                    categories=" ".join(categories),
-                    digests=" ".join(digests),
-                    updated_at=now,
-                    chosen_at=now,
-                )
+                .values(**values, updated_at=now, chosen_at=now)
             )
             return bool(res.rowcount)
 

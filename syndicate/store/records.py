@@ -16,6 +16,7 @@ from ..model import (
     DeliveryStatus,
     EditionStatus,
     ParsedPost,
+    Period,
     RunOutcome,
     SubscriberStatus,
     display_title,
@@ -58,6 +59,7 @@ class Subscriber:
     consent: Consent | None = None
     created_at: datetime | None = None
     status_at: datetime | None = None
+    weekly: tuple[str, ...] = ()  # digests (offer_weekly) whose weekly edition they chose
 
     def wants_digest(self, name: str) -> bool:
         return not self.digests or name in self.digests
@@ -166,6 +168,7 @@ class EditionRow:
     status: EditionStatus
     created_at: datetime
     finished_at: datetime | None
+    period: Period = Period.DAY  # ``date`` is the slot of this period (digest/periods.py)
 
 
 @dataclass(frozen=True)
