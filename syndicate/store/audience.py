@@ -112,7 +112,17 @@ class AudienceMixin(StoreBase):
         """Every subscriber by address, with when they chose (what an import compares)."""
         s = subscribers.c
         rows = tx.conn.execute(
-            select(s.id, s.email, s.name, s.categories, s.digests, s.status, s.source, s.chosen_at)
+            select(
+                s.id,
+                s.email,
+                s.name,
+                s.categories,
+                s.digests,
+                s.status,
+                s.source,
+                s.chosen_at,
+                s.weekly,
+            )
         )
         return {
             email: KnownSubscriber(
@@ -124,8 +134,9 @@ class AudienceMixin(StoreBase):
                 SubscriberStatus(status),
                 source,
                 chosen_at,
+                tuple(weekly.split()),
             )
-            for id, email, name, cats, digests, status, source, chosen_at in rows
+            for id, email, name, cats, digests, status, source, chosen_at, weekly in rows
         }
 
     def insert_subscribers(self, tx: Tx, new: Iterable[NewSubscriber], now: datetime) -> None:
@@ -136,6 +147,7 @@ class AudienceMixin(StoreBase):
                 "name": n.name,
                 "categories": " ".join(n.categories),
                 "digests": " ".join(n.digests),
+                "weekly": " ".join(n.weekly),
                 "status": SubscriberStatus.ACTIVE.value,
                 "source": n.source,
                 "hard_failures": 0,

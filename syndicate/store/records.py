@@ -138,6 +138,7 @@ class KnownSubscriber:
     status: SubscriberStatus
     source: str
     chosen_at: datetime | None  # set once they chose on the preferences page
+    weekly: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class NewSubscriber:
     categories: tuple[str, ...]
     digests: tuple[str, ...]
     source: str
+    weekly: tuple[str, ...] = ()  # digests whose weekly edition they take (offer_weekly)
 
 
 # -- editions and deliveries ------------------------------------------------

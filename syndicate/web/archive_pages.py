@@ -24,7 +24,8 @@ from ..store import StoreError
 from .rendering import page
 from .state import WebState
 
-EDITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.html$")
+# an edition's page is named by its slot: a day, or an ISO week (digest/periods.py)
+EDITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{4}-W\d{2})\.html$")
 FEED_NAME = "index.atom"  # as digest/archive.py writes it
 
 
