@@ -216,7 +216,13 @@ def test_upgrade_through_the_cli(tmp_path, v2_store):
         if "@" in line and (cells := [c.strip() for c in line.strip("│ ").split("│")])
     }
     assert rows["li.lei@example.org"][-1] == "unsubscribed"
-    assert rows["new.reader@example.net"][1:] == ["新读者", "caijing", "all", "active"]
+    assert rows["new.reader@example.net"][1:] == [
+        "新读者",
+        "caijing",
+        "all",
+        "-",
+        "active",
+    ]  # "-": no weekly choice
     assert len(rows) == 6
     editions = run("digest", "status")
     assert editions.exit_code == 0, editions.output
