@@ -156,6 +156,7 @@ def form_context(
         "action": action,
         "categories": cats,
         "digests": digests,
+        "weekly": [(name, edition_field(name)) for name in offered_weekly(cfg)],
         "page": page_url,
         "form_token": form_token,
         "email": email,

@@ -175,6 +175,7 @@ class AudienceMixin(StoreBase):
                 name=new.name,
                 categories=" ".join(new.categories),
                 digests=" ".join(new.digests),
+                weekly=" ".join(new.weekly),
                 status=SubscriberStatus.ACTIVE.value,
                 source=new.source,
                 hard_failures=0,

@@ -92,6 +92,7 @@ class Signup:
     mailed_at: datetime | None
     confirmed_at: datetime | None
     subscriber_id: int | None
+    weekly: tuple[str, ...] = ()  # digests (offer_weekly) whose weekly edition was chosen
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,8 @@ signups = Table(
     Column("mailed_at", UTCDateTime, nullable=True),  # the confirmation mail was accepted
     Column("confirmed_at", UTCDateTime, nullable=True),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=True),
+    # as subscribers.weekly: the digests whose weekly edition the form chose (schema 7)
+    Column("weekly", Text, nullable=False, default="", server_default=""),
     Index("ix_signups_email", "email", "created_at"),
     Index("ix_signups_ip", "ip_hash", "created_at"),
     Index("ix_signups_created", "created_at"),
