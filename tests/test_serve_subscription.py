@@ -304,3 +304,15 @@ def test_choosing_the_weekly_edition_moves_the_subscriber(site, monkeypatch):
         before = len(outbox(site))
         send(site, store, NOW + timedelta(days=4))
         assert sorted(to(m) for m in outbox(site)[before:]) == [ALICE, BOB]
+
+        # the archive lists both kinds of edition, newest sent first; the week's page is served
+        archive = lxml_html.fromstring(httpx.get(live.url + "/digests/daily/").text)
+        pages = [h for h in archive.xpath("//a/@href") if h.endswith(".html")]
+        assert [h.rsplit("/", 1)[-1] for h in pages] == [
+            "2026-12-01.html",  # Tuesday's daily edition
+            "2026-W49.html",  # Monday's weekly one
+            "2026-11-28.html",
+            "2026-W48.html",  # Friday's weekly one (no reader had chosen it yet)
+            "2026-11-27.html",  # Friday's daily one
+        ]
+        assert httpx.get(live.url + "/digests/daily/2026-W49.html").status_code == 200
