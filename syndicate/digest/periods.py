@@ -30,10 +30,6 @@ from ..model import Period
 WEEK = timedelta(days=7)  # a weekly edition's window when it has no previous edition
 
 
-def of(value: str | Period) -> Period:
-    return Period(value)
-
-
 def slot(cfg: Config, period: Period, when: datetime) -> str:
     """The slot ``when`` falls in, in the site's timezone."""
     local = when.astimezone(cfg.site.tz)
