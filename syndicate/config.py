@@ -272,6 +272,23 @@ class DigestConfig(Strict):
     greeting_anonymous: str | None = None
     list_id: str = ""  # default <name>.<site host>
     unsubscribe_mailto: str = ""  # default unsubscribe@<site host>
+    # one edition per local day or per ISO week (digest/periods.py); offer_weekly: a daily
+    # digest whose subscribers may choose a weekly edition of it instead
+    period: Literal["day", "week"] = "day"
+    offer_weekly: bool = False
+
+    @model_validator(mode="after")
+    def _weekly_offer(self) -> DigestConfig:
+        if self.offer_weekly and self.period == "week":
+            raise ValueError(
+                "offer_weekly: a weekly digest (period: week) has no daily edition to offer"
+                " beside it; offer_weekly is for a daily digest"
+            )
+        return self
+
+    def periods(self) -> tuple[Literal["day", "week"], ...]:
+        """The editions this digest has: its own period, and the weekly one it offers."""
+        return ("day", "week") if self.offer_weekly else (self.period,)
 
     @field_validator("name")
     @classmethod
@@ -486,6 +503,7 @@ class BouncesConfig(Strict):
 
 
 STEPS = ("collect", "build", "digest", "pipeline", "bounces")
+ADJECTIVE = {"day": "daily", "week": "weekly"}  # a period as the messages name its edition
 
 
 class JobConfig(Strict):
@@ -493,6 +511,9 @@ class JobConfig(Strict):
 
     run: Literal["collect", "build", "digest", "pipeline", "bounces"] | None = None
     digest: str | None = None
+    # which edition of the digest this job sends (default: the digest's period); a
+    # digest with offer_weekly has a job for each
+    edition: Literal["day", "week"] | None = None
     every: str | None = None
     cron: str | None = None
     at: str | None = None
@@ -770,8 +791,45 @@ class Config(Strict):
                 raise ValueError(f"jobs.{name}: run: bounces needs bounces.maildir or bounces.imap")
             if step == "digest" and job.digest not in digests:
                 raise ValueError(f"jobs.{name}: digest: {job.digest!r} is not a configured digest")
+            if job.edition is not None and step != "digest":
+                raise ValueError(f"jobs.{name}: edition: only a digest job sends an edition")
             if job.after and job.after not in self.jobs:
                 raise ValueError(f"jobs.{name}: after: no job named {job.after!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _editions_scheduled(self) -> Config:
+        """Each job sends an edition its digest has; a digest with jobs has one per edition."""
+        by_name = {d.name: d for d in self.digests}
+        sent: dict[tuple[str, str], str] = {}
+        for name, job in self.jobs.items():
+            if job.digest is None or self.job_step(name) != "digest":
+                continue
+            digest = by_name[job.digest]
+            period = job.edition or digest.period
+            if period not in digest.periods():
+                raise ValueError(
+                    f"jobs.{name}: edition: {period!r}: digest {digest.name!r} has no"
+                    f" {ADJECTIVE[period]} edition (it has: {', '.join(digest.periods())};"
+                    " a daily digest offers a weekly one with offer_weekly: true)"
+                )
+            if (digest.name, period) in sent:
+                raise ValueError(
+                    f"jobs.{name}: the {ADJECTIVE[period]} edition of {digest.name!r} is"
+                    f" already sent by job {sent[digest.name, period]!r}"
+                )
+            sent[digest.name, period] = name
+        for i, d in enumerate(self.digests):
+            if not any(key[0] == d.name for key in sent):
+                continue  # no job: `digest send` and `run --once` decide when
+            for period in d.periods():
+                if (d.name, period) not in sent:
+                    example = f'{{digest: {d.name}, edition: {period}, cron: "0 8 * * 1"}}'
+                    raise ValueError(
+                        f"digests.{i}.offer_weekly: no job sends the {ADJECTIVE[period]} edition"
+                        f" of {d.name!r}; add one, e.g. jobs: {d.name}-{ADJECTIVE[period]}:"
+                        f" {example}"
+                    )
         return self
 
     def job_step(self, name: str) -> str:

@@ -97,7 +97,10 @@ class SlotExecutor(ThreadPoolExecutor):
 
 def job_id(cfg: Config, name: str, job: JobConfig) -> str:
     """Name + hash of the definition (and the zone it is read in)."""
-    data = {"job": job.model_dump(mode="json"), "tz": job.timezone or cfg.site.timezone}
+    dump = job.model_dump(mode="json")
+    if dump.get("edition") is None:  # a job from before editions keeps its stored id
+        dump.pop("edition", None)
+    data = {"job": dump, "tz": job.timezone or cfg.site.timezone}
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
     return f"{name}-{digest}"
 

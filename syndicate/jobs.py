@@ -8,7 +8,10 @@ store come from the running daemon (``set_runtime``).
 Every run is recorded in the store (job, scheduled time, start, end, outcome,
 counts, error). Digest jobs first claim their wall-clock slot in
 ``job_slots``: a second run for the same slot (a restart, a repeated hour)
-never starts a second edition.
+never starts a second edition. A digest job sends one edition of its digest
+(``edition: day | week``, default the digest's period); the edition's own
+slot (a day, an ISO week: ``digest/periods.py``) then keeps a job that runs
+more often than its period to one edition per period.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 
 from . import logs, stopping
 from .config import Config
-from .model import RunOutcome
+from .model import Period, RunOutcome
 from .observe import metrics
 from .store import Store
 from .timeutil import now_utc, parse_duration
@@ -114,6 +117,20 @@ def slot_key(cfg: Config, name: str, when: datetime) -> str:
     return when.astimezone(job_timezone(cfg, cfg.jobs[name])).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def slot_time(cfg: Config, name: str, key: str) -> datetime:
+    """The scheduled time a slot key stands for (``slot_key`` read back)."""
+    local = datetime.strptime(key, "%Y-%m-%d %H:%M:%S")
+    return local.replace(tzinfo=job_timezone(cfg, cfg.jobs[name]))
+
+
+def job_edition(cfg: Config, name: str) -> Period:
+    """The edition a digest job sends: its ``edition``, else its digest's period."""
+    job = cfg.jobs[name]
+    if job.edition is not None:
+        return Period(job.edition)
+    return Period(next(d.period for d in cfg.digests if d.name == job.digest))
+
+
 def claim_slot(store: Store, job: str, slot: str) -> bool:
     """Take the slot; False when a run (here or in another daemon) already took it."""
     return store.claim_slot(job, slot, now_utc())
@@ -123,14 +140,27 @@ def slot_claimed(store: Store, job: str, slot: str) -> bool:
     return store.slot_claimed(job, slot)
 
 
-def _send(cfg: Config, store: Store, digests: list[str], *, new_editions: bool) -> StepResult:
+# what a digest job sends: (digest, one edition or None for each it has, when it was due)
+Wanted = tuple[str, Period | None, datetime | None]
+
+
+def _send(cfg: Config, store: Store, wanted: list[Wanted], *, new_editions: bool) -> StepResult:
     from .digest.editions import send_due
 
-    if not digests:
+    if not wanted:
         return StepResult({"editions": 0, "sent": 0}, False, RunOutcome.OK, "no digest due")
-    results = send_due(
-        cfg, store, now=now_utc(), names=digests, new_editions=new_editions, record=False
-    )
+    results = []
+    for digest, period, due in wanted:
+        results += send_due(
+            cfg,
+            store,
+            now=now_utc(),
+            names=[digest],
+            new_editions=new_editions,
+            record=False,
+            period=period,
+            due=due,
+        )
     counts: dict[str, Any] = {"editions": 0, "sent": 0, "failed": 0, "pending": 0}
     for r in results:
         log.info("%s", r.summary())
@@ -155,7 +185,7 @@ def _digest(cfg: Config, store: Store, name: str, scheduled: datetime | None) ->
     if slot is not None and not claim_slot(store, name, slot_key(cfg, name, slot)):
         log.info("%s: slot %s already handled; only resuming unfinished editions", name, slot)
         fresh = False
-    result = _send(cfg, store, [job.digest], new_editions=fresh)
+    result = _send(cfg, store, [(job.digest, job_edition(cfg, name), slot)], new_editions=fresh)
     if not fresh:
         result.note = "slot already handled"
     return result
@@ -176,24 +206,35 @@ def _pipeline(cfg: Config, store: Store, name: str, scheduled: datetime | None) 
     return StepResult(counts, first.changed or second.changed, outcome)
 
 
-def due_digests(cfg: Config, store: Store, now: datetime) -> dict[str, tuple[str, str | None]]:
-    """digest name → (job name, slot) for each digest whose latest slot is not yet served.
+Due = dict[tuple[str, Period | None], tuple[str, str | None, datetime | None]]
 
-    A digest with no job of its own is due on every run (its window decides).
+
+def due_digests(cfg: Config, store: Store, now: datetime) -> Due:
+    """(digest, edition) → (job name, slot, fire) for each edition whose latest slot is not
+    yet served.
+
+    A digest with no job of its own is due on every run, every edition it has
+    (edition None: its windows and its periods' slots decide).
     """
-    due: dict[str, tuple[str, str | None]] = {}
-    scheduled = {job.digest: name for name, job in cfg.jobs.items() if job.digest}
+    due: Due = {}
+    scheduled = {
+        (job.digest, job_edition(cfg, name)): name
+        for name, job in cfg.jobs.items()
+        if job.digest and cfg.job_step(name) == "digest"
+    }
     for digest in cfg.digests:
-        job_name = scheduled.get(digest.name)
-        if job_name is None:
-            due[digest.name] = (digest.name, None)
+        if not any(d == digest.name for d, _ in scheduled):
+            due[digest.name, None] = (digest.name, None, None)
             continue
-        fire = latest_fire(cfg, cfg.jobs[job_name], now)
-        if fire is None:
-            continue
-        key = slot_key(cfg, job_name, fire)
-        if not slot_claimed(store, job_name, key):
-            due[digest.name] = (job_name, key)
+        for (name, period), job_name in scheduled.items():
+            if name != digest.name:
+                continue
+            fire = latest_fire(cfg, cfg.jobs[job_name], now)
+            if fire is None:
+                continue
+            key = slot_key(cfg, job_name, fire)
+            if not slot_claimed(store, job_name, key):
+                due[digest.name, period] = (job_name, key, fire)
     return due
 
 
@@ -247,14 +288,12 @@ def log_missed(store: Store, job: str, fire: datetime | None) -> None:
     metrics.job_finished(job, RunOutcome.MISSED, None)
 
 
-def _send_due_slots(
-    cfg: Config, store: Store, due: dict[str, tuple[str, str | None]]
-) -> StepResult:
-    names = []
-    for digest, (job_name, key) in due.items():
+def _send_due_slots(cfg: Config, store: Store, due: Due) -> StepResult:
+    wanted: list[Wanted] = []
+    for (digest, period), (job_name, key, fire) in due.items():
         if key is None or claim_slot(store, job_name, key):
-            names.append(digest)
-    return _send(cfg, store, names, new_editions=True)
+            wanted.append((digest, period, fire))
+    return _send(cfg, store, wanted, new_editions=True)
 
 
 STEPS: dict[str, Callable[[Config, Store, str, datetime | None], StepResult]] = {

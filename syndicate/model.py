@@ -28,6 +28,13 @@ class EditionStatus(StrEnum):
     DONE = "done"
 
 
+class Period(StrEnum):
+    """``editions.period``: how often a digest's edition comes (one per local day, or per week)."""
+
+    DAY = "day"
+    WEEK = "week"
+
+
 class DeliveryStatus(StrEnum):
     """``deliveries.status``: pending → claimed → sent | failed | skipped (deferred: held)."""
 

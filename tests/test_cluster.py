@@ -337,3 +337,32 @@ def test_each_app_keeps_its_own_tasks(site: Site, store_url: str) -> None:
     for app in (first, second):
         task = app.tasks["syndicate:deliver"]
         assert task.name == "syndicate:deliver" and task.blueprint is app
+
+
+def test_daily_and_weekly_editions_through_the_queue(site: Site) -> None:
+    """offer_weekly on workers: each job's compose claims its slot and makes its own edition."""
+    with smtp_server() as (server, port):
+        store, people, _ = setup_cluster(site, port, 6)
+        weekly = people[:2]
+        subscribe(store, [Entry(a, weekly=("daily",)) for a in weekly])
+        configure(
+            site,
+            smtp_port=port,
+            digest_extra="offer_weekly: true\n",
+            extra="jobs:\n"
+            '  daily: {digest: daily, cron: "*/2 * * * * *"}\n'
+            '  daily-weekly: {digest: daily, edition: week, cron: "*/2 * * * * *"}\n'
+            "daemon: {execute: queue, leader_poll: 0.5, heartbeat: 1s}\n",
+        )
+        procs = [DaemonProcess(site.config_path, env=ENV), worker(site)]
+        try:
+            wait_for(lambda: done_count(store) == len(people), timeout=60, what="both editions")
+            time.sleep(5)  # more slots of both jobs: their periods are served
+        finally:
+            stop_all(procs)
+        assert edition_count(store) == 2
+        assert server.per_recipient() == dict.fromkeys(people, 1)
+        with store.connect() as conn:
+            rows = conn.execute(select(editions.c.period, editions.c.date)).all()
+        assert sorted(p for p, _ in rows) == ["day", "week"]
+        assert any("-W" in d for p, d in rows if p == "week")

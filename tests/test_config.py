@@ -194,3 +194,51 @@ def test_daemon_watch_defaults_on_and_its_waits_are_checked(site):
     site.write_config(site.config_path.read_text().replace("watch_settle: 3", "watch_settle: 0"))
     with pytest.raises(ConfigError, match=r"daemon.watch_settle: Input should be greater"):
         site.cfg()
+
+
+WEEKLY_BASE = """\
+site: {title: t, url: "https://x.org"}
+digests:
+  - name: daily
+    from: a@x.org
+    offer_weekly: true
+"""
+
+
+@pytest.mark.parametrize(
+    ("rest", "message"),
+    [
+        (  # offered, but nothing sends the weekly edition
+            'jobs:\n  daily: {digest: daily, at: "08:00"}\n',
+            "schedule.yaml:5: digests.0.offer_weekly: no job sends the weekly edition of 'daily';"
+            ' add one, e.g. jobs: daily-weekly: {digest: daily, edition: week, cron: "0 8 * * 1"}',
+        ),
+        (  # two jobs for one edition would send it from whichever fires first
+            'jobs:\n  a: {digest: daily, at: "08:00"}\n  b: {digest: daily, edition: day,'
+            ' at: "09:00"}\n',
+            "jobs.b: the daily edition of 'daily' is already sent by job 'a'",
+        ),
+        ("jobs:\n  c: {run: collect, every: 1h, edition: week}\n", "jobs.c: edition: only a"),
+    ],
+)
+def test_weekly_editions_are_scheduled_at_load(site, rest, message):
+    assert message in _error(site, WEEKLY_BASE + rest)
+
+
+def test_periods_and_weekly_offers_are_checked_at_load(site):
+    daily = WEEKLY_BASE.replace("    offer_weekly: true\n", "")
+    week_job = 'jobs:\n  w: {digest: daily, edition: week, cron: "0 8 * * 1"}\n'
+    assert (
+        "schedule.yaml:6: jobs.w: edition: 'week': digest 'daily' has no weekly edition (it has:"
+        " day; a daily digest offers a weekly one with offer_weekly: true)"
+    ) in _error(site, daily + week_job)
+    assert "digests.0.period: Input should be 'day' or 'week'" in _error(
+        site, daily + "    period: month\n"
+    )
+    assert "offer_weekly: a weekly digest (period: week) has no daily edition" in _error(
+        site, WEEKLY_BASE + "    period: week\n"
+    )
+    site.write_config(WEEKLY_BASE + 'jobs:\n  d: {digest: daily, at: "08:00"}\n' + week_job[5:])
+    cfg = site.cfg()
+    assert cfg.digests[0].periods() == ("day", "week")
+    assert (cfg.jobs["d"].edition, cfg.jobs["w"].edition) == (None, "week")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import signal
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from syndicate.digest import ledger, periods
 from syndicate.digest.subscribers import Entry
+from syndicate.model import Period
 from syndicate.store import deliveries, runs
 
 from .conftest import ON_POSTGRES
@@ -142,3 +144,78 @@ def test_missed_digest_past_grace_is_skipped_and_logged(site):
 def _outcomes(store, job):
     with store.connect() as conn:
         return list(conn.execute(select(runs.c.outcome).where(runs.c.job == job)).scalars())
+
+
+def _weekly_setup(site, port: int, digest: str, jobs: str, people: dict[str, tuple[str, ...]]):
+    """A digest of posts first seen an hour ago (by the real clock: a weekly edition covers
+    the 7 days before it), and subscribers with their weekly choices."""
+    configure(
+        site,
+        smtp_port=port,
+        digest_extra=digest,
+        extra=jobs + "daemon: {heartbeat: 1s, shutdown_timeout: 20}\n",
+    )
+    write_posts(site, {"caijing": 2, "keji": 1})
+    store = site.store()
+    collect_at(site, store, datetime.now(SHANGHAI) - timedelta(hours=1))
+    subscribe(store, [Entry(a, weekly=w) for a, w in people.items()])
+    return store
+
+
+def test_daily_and_weekly_jobs_each_send_their_edition_once(site):
+    """offer_weekly under the daemon: two jobs firing every few seconds, one message each."""
+    daily = [f"day{i}@example.org" for i in range(3)]
+    weekly = [f"week{i}@example.org" for i in range(2)]
+    with smtp_server() as (server, port):
+        store = _weekly_setup(
+            site,
+            port,
+            "offer_weekly: true\n",
+            "jobs:\n"
+            '  daily: {digest: daily, cron: "*/2 * * * * *"}\n'
+            '  daily-weekly: {digest: daily, edition: week, cron: "*/3 * * * * *"}\n',
+            {**dict.fromkeys(daily, ()), **dict.fromkeys(weekly, ("daily",))},
+        )
+        d = DaemonProcess(site.config_path, env=ENV)
+        try:
+            wait_for(lambda: server.count() >= 5, what="both editions")
+            # several more fires of each job: their slots are new, their periods' are not
+            wait_for(lambda: d.output().count("already sent") >= 4, what="more fires")
+        finally:
+            assert d.stop() == 0, d.output()
+        assert server.per_recipient() == dict.fromkeys(daily + weekly, 1)
+        kinds = {r.period: r.date for r in ledger.history(store, "daily")}
+        assert set(kinds) == {Period.DAY, Period.WEEK}
+        assert kinds[Period.WEEK] == periods.slot(site.cfg(), Period.WEEK, datetime.now(UTC))
+
+
+def test_a_missed_weekly_slot_is_caught_up_once(site):
+    with smtp_server() as (server, port):
+        when, cron = _daily_at(5)
+        cron = cron[: -len("*")] + when.strftime("%a").lower()  # today's weekday only
+        people = [f"user{i}@example.org" for i in range(3)]
+        store = _weekly_setup(
+            site,
+            port,
+            "period: week\n",
+            f'jobs:\n  daily: {{digest: daily, cron: "{cron}", misfire_grace: 1h}}\n',
+            dict.fromkeys(people, ()),
+        )
+        d = DaemonProcess(site.config_path, env=ENV)
+        wait_for(lambda: "added job daily" in d.output(), what="the job stored")
+        assert d.stop() == 0  # down when the week's slot comes
+        wait_for(lambda: datetime.now(SHANGHAI) > when + timedelta(seconds=1), what="the slot")
+        assert server.count() == 0
+        for _ in range(2):  # started twice after the slot: the week's edition goes once
+            d = DaemonProcess(site.config_path, env=ENV)
+            try:
+                wait_for(lambda: server.count() >= len(people), what="the catch-up edition")
+                wait_for(lambda: _outcomes(store, "daily") != ["running"], what="the run")
+                time.sleep(1)
+            finally:
+                assert d.stop() == 0
+        assert server.per_recipient() == dict.fromkeys(people, 1)
+        (edition,) = ledger.history(store, "daily")
+        assert edition.period is Period.WEEK and edition.date == periods.slot(
+            site.cfg(), Period.WEEK, when
+        )

@@ -178,3 +178,48 @@ def test_subscriber_commands(site, cfg_store):
 
     purged = cli(site, "subscribers", "remove", "new@example.org", "--purge")
     assert purged.exit_code == 0 and subs.get(site.store(), "new@example.org") is None
+
+
+def test_the_weekly_choice_is_imported_listed_and_exported(site):
+    """A ``weekly`` column (or ``--weekly``) names the offer_weekly digests taken weekly."""
+    configure(site, digest_extra="offer_weekly: true\n")
+    store = site.store()
+    path = site.root / "people.csv"
+    path.write_text(
+        "email,name,categories,digests,weekly\n"
+        "a@example.org,,,,\n"
+        "b@example.org,,,,daily\n"
+        "c@example.org,,,,monthly\n",
+        encoding="utf-8",
+    )
+    counts = import_file(site.cfg(), store, path, now=NOW)
+    assert (counts.added, counts.rejected) == (2, 1)
+    assert counts.rejections[0].path.endswith("people.csv:4")
+    assert "weekly: digest 'monthly' offers no weekly edition (offer_weekly: daily)" in (
+        counts.rejections[0].reason
+    )
+    assert get(store, "b@example.org").weekly == ("daily",)  # type: ignore[union-attr]
+    # the file changing moves them (nobody chose on the preferences page)
+    path.write_text("email,weekly\na@example.org,daily\nb@example.org,\n", encoding="utf-8")
+    import_file(site.cfg(), store, path, now=NOW)
+    assert get(store, "a@example.org").weekly == ("daily",)  # type: ignore[union-attr]
+    assert get(store, "b@example.org").weekly == ()  # type: ignore[union-attr]
+
+    added = cli(site, "subscribers", "add", "d@example.org", "--weekly", "daily")
+    assert added.exit_code == 0, added.output
+    assert "added: d@example.org (all categories; all digests; weekly: daily)" in added.output
+    listed = cli(site, "subscribers", "list")
+    assert listed.exit_code == 0, listed.output
+    cells = {
+        line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+        for line in listed.output.splitlines()
+        if line.startswith("│")
+    }
+    assert cells["d@example.org"] == ["", "all", "all", "daily", "active"]
+    assert cells["b@example.org"] == ["", "all", "all", "-", "active"]
+    shown = cli(site, "subscribers", "show", "d@example.org")
+    assert "weekly      daily" in shown.output, shown.output
+    exported = cli(site, "subscribers", "export", "a@example.org")
+    assert '"weekly": [\n      "daily"\n    ]' in exported.output, exported.output
+    refused = cli(site, "subscribers", "add", "e@example.org", "--weekly", "nightly")
+    assert refused.exit_code == 2 and "offers no weekly edition" in refused.output

@@ -20,6 +20,7 @@ from syndicate.digest.subscribers import Entry, import_entries
 
 from .conftest import NOW
 from .serving import (
+    CONFIG,
     SECRET,
     LiveServer,
     digest_site,
@@ -248,3 +249,70 @@ def test_get_only_and_post_only(mailed):
     assert httpx.put(url).status_code == 405
     assert httpx.delete(url).status_code == 405
     assert httpx.post(live.url + "/digests/daily/").status_code == 405
+
+
+def test_choosing_the_weekly_edition_moves_the_subscriber(site, monkeypatch):
+    """offer_weekly: the preferences page's daily-or-weekly choice decides which edition comes."""
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    site.write_config(
+        CONFIG.replace(
+            "    from: 金融资讯网 <digest@finews.withounder.com>\n",
+            "    from: 金融资讯网 <digest@finews.withounder.com>\n    offer_weekly: true\n",
+        )
+    )
+    store = populate(site)
+    import_entries(store, [Entry(ALICE, "Alice"), Entry(BOB, "Bob")], source="test", now=NOW)
+    send(site, store, NOW)  # the daily edition goes to both; nobody chose the weekly yet
+    assert sorted(to(m) for m in outbox(site)) == [ALICE, BOB]
+    with LiveServer(site.cfg()) as live:
+        url = preferences_url(site, BOB, live.url)
+        doc = lxml_html.fromstring(httpx.get(url).text)
+        assert doc.xpath("//fieldset[@id='edition-daily']//input/@value") == ["day", "week"]
+        assert doc.xpath("//input[@name='edition-daily' and @checked]/@value") == ["day"]
+
+        wrong = httpx.post(url, data={"category": ["caijing", "keji"], "edition-daily": "month"})
+        assert wrong.status_code == 400
+        assert subs.get(store, BOB).weekly == ()  # type: ignore[union-attr]
+
+        form = {"category": ["caijing", "keji"], "digest": ["daily"], "edition-daily": "week"}
+        saved = httpx.post(url, data=form)
+        assert saved.status_code == 200 and "已保存" in saved.text
+        doc = lxml_html.fromstring(saved.text)
+        assert doc.xpath("//input[@name='edition-daily' and @checked]/@value") == ["week"]
+        bob = subs.get(store, BOB)
+        assert bob is not None and bob.weekly == ("daily",)
+        # the file changing later does not undo the choice made on the page
+        import_entries(store, [Entry(ALICE, "Alice"), Entry(BOB, "Bob")], source="test", now=NOW)
+        assert subs.get(store, BOB).weekly == ("daily",)  # type: ignore[union-attr]
+
+        site.post("2022-02-20-c.md", title="财经新的一篇", categories="caijing")
+        collect(site.cfg(), store, now=NOW + timedelta(hours=12))
+        before = len(outbox(site))
+        send(site, store, NOW + timedelta(days=1))  # Saturday: the daily to Alice only
+        assert [to(m) for m in outbox(site)[before:]] == [ALICE]
+        before = len(outbox(site))
+        send(site, store, NOW + timedelta(days=3))  # Monday: week 49's edition, to Bob only
+        (weekly,) = outbox(site)[before:]
+        assert to(weekly) == BOB and "财经新的一篇" in text_of(weekly)
+
+        # and back to the daily edition: from the next day on, Bob is with Alice again
+        back = httpx.post(url, data={**form, "edition-daily": "day"})
+        assert back.status_code == 200
+        assert subs.get(store, BOB).weekly == ()  # type: ignore[union-attr]
+        site.post("2022-02-22-k.md", title="科技又一篇", categories="keji")
+        collect(site.cfg(), store, now=NOW + timedelta(days=3, hours=2))
+        before = len(outbox(site))
+        send(site, store, NOW + timedelta(days=4))
+        assert sorted(to(m) for m in outbox(site)[before:]) == [ALICE, BOB]
+
+        # the archive lists both kinds of edition, newest sent first; the week's page is served
+        archive = lxml_html.fromstring(httpx.get(live.url + "/digests/daily/").text)
+        pages = [h for h in archive.xpath("//a/@href") if h.endswith(".html")]
+        assert [h.rsplit("/", 1)[-1] for h in pages] == [
+            "2026-12-01.html",  # Tuesday's daily edition
+            "2026-W49.html",  # Monday's weekly one
+            "2026-11-28.html",
+            "2026-W48.html",  # Friday's weekly one (no reader had chosen it yet)
+            "2026-11-27.html",  # Friday's daily one
+        ]
+        assert httpx.get(live.url + "/digests/daily/2026-W49.html").status_code == 200

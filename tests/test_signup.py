@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from syndicate.digest import signups, tokens
+from syndicate.digest import editions, signups, tokens
 from syndicate.digest import subscribers as subs
 from syndicate.digest.signups import SignupRequest
 from syndicate.timeutil import now_utc
@@ -476,3 +476,47 @@ def test_a_dead_address_looks_like_any_other(signup_site):
         assert [c for c, _ in answers["dead@example.org"]] == [200] * 5 + [429]
         assert len(rec.for_recipient("alive@example.org")) == 5
         assert rec.for_recipient("dead@example.org") == []
+
+
+def test_the_form_and_the_api_choose_the_weekly_edition(site, monkeypatch):
+    """offer_weekly: the form's daily-or-weekly radios (and the API's ``weekly``) carry the
+    choice through the confirmation into the subscriber; the weekly edition then comes."""
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    digest_site(site)
+    text = site.config_path.read_text(encoding="utf-8")
+    site.write_config(text.replace("    from: 金", "    offer_weekly: true\n    from: 金", 1))
+    store = populate(site)
+    with LiveServer(site.cfg()) as live:
+        form = httpx.get(live.url + "/subscribe").text
+        assert 'name="edition-daily" value="day" checked' in form
+        assert 'name="edition-daily" value="week">' in form
+        r = sign_up(
+            live.url, "w@example.org", choices="1", category=["caijing", "keji"], digest="daily",
+            **{"edition-daily": "week"},
+        )  # fmt: skip
+        assert r.status_code == 200 and 'id="sent"' in r.text
+        (pending,) = store.pending_signups(since=NOW - timedelta(days=3650))
+        assert pending.weekly == ("daily",)
+        bad = sign_up(
+            live.url, "x@example.org", choices="1", category="keji", digest="daily",
+            **{"edition-daily": "monthly"},
+        )  # fmt: skip
+        assert bad.status_code == 400 and "Invalid choice" in bad.text
+        assert not mails_to(site, "x@example.org")
+        api = httpx.post(
+            live.url + "/subscribe", json={"email": "a@example.org", "weekly": ["daily"]}
+        )
+        assert api.status_code == 202
+        not_offered = httpx.post(
+            live.url + "/subscribe", json={"email": "n@example.org", "weekly": ["nightly"]}
+        )
+        assert not_offered.status_code == 400
+        for address in ("w@example.org", "a@example.org"):
+            (mail,) = mails_to(site, address)
+            httpx.post(live.url + "/confirm", data={"t": token_of(confirm_path(mail))})
+            sub = subs.get(store, address)
+            assert sub is not None and sub.weekly == ("daily",)
+    # they get the weekly edition, and not the daily one
+    results = {r.period: r.sent for r in editions.send_due(site.cfg(), store, now=NOW)}
+    assert results == {"day": 0, "week": 2}
+    assert len([m for m in mails_to(site, "w@example.org") if "List-Unsubscribe" in m]) == 1

@@ -31,8 +31,18 @@ DUMP = DATA / "store-v2" / "store-v2.sql"
 # in FILLED) and tables (empty after the upgrade)
 NEW_COLUMNS = {
     "runs": ["pid", "host", "pid_started"],
-    "subscribers": ["consent_method", "consent_page", "consent_ip", "consent_at", "confirmed_at"],
+    "subscribers": [
+        "consent_method",
+        "consent_page",
+        "consent_ip",
+        "consent_at",
+        "confirmed_at",
+        "weekly",
+    ],
+    "editions": ["period"],
 }
+# what 0007 fills in old rows: every edition was a daily one, nobody chose a weekly one
+FILLED = {"editions": ("day",)}
 NEW_TABLES = {
     "alembic_version",
     "signups",
@@ -150,8 +160,10 @@ def test_upgrade_keeps_every_row(v2_store):
                 )
                 assert record["consent_page"] is record["consent_ip"] is None
                 assert record["confirmed_at"] is None
+                assert record["weekly"] == ""
             continue
-        assert all(r[len(columns) :] == (None,) * len(added) for r in new_rows), table
+        filled = FILLED.get(table, (None,) * len(added))
+        assert all(r[len(columns) :] == filled for r in new_rows), table
 
     con = sqlite3.connect(v2_store)
     try:
@@ -204,7 +216,13 @@ def test_upgrade_through_the_cli(tmp_path, v2_store):
         if "@" in line and (cells := [c.strip() for c in line.strip("│ ").split("│")])
     }
     assert rows["li.lei@example.org"][-1] == "unsubscribed"
-    assert rows["new.reader@example.net"][1:] == ["新读者", "caijing", "all", "active"]
+    assert rows["new.reader@example.net"][1:] == [
+        "新读者",
+        "caijing",
+        "all",
+        "-",
+        "active",
+    ]  # "-": no weekly choice
     assert len(rows) == 6
     editions = run("digest", "status")
     assert editions.exit_code == 0, editions.output

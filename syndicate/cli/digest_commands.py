@@ -21,6 +21,7 @@ from ..digest import editions, ledger, tokens
 from ..digest import subscribers as subs
 from ..digest.subscribers import ImportCounts
 from ..errors import DateError
+from ..model import Period
 from ..store import Store
 from ..timeutil import now_utc, parse_date
 from .context import EXIT_FATAL, EXIT_REJECTED, fail, handled, progress_bar
@@ -37,6 +38,13 @@ def _parse_now(value: str | None, tz: tzinfo) -> datetime | None:
     except DateError as exc:
         raise click.BadParameter(str(exc), param_hint="--now") from None
 
+
+_edition_option = click.option(
+    "--edition",
+    type=click.Choice(["day", "week"]),
+    help="Only the daily or the weekly edition (default: every edition the digest has; a"
+    " digest with offer_weekly has both).",
+)
 
 _now_option = click.option(
     "--now",
@@ -78,10 +86,21 @@ def digest() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="HTML file to write (default: preview-NAME-DATE.html); the .eml goes beside it.",
 )
+@click.option(
+    "--edition",
+    type=click.Choice(["day", "week"]),
+    help="The daily or the weekly edition (default: the one the subscriber chose, else the"
+    " digest's period).",
+)
 @_now_option
 @click.pass_obj
 def preview(
-    obj: Any, name: str, address: str | None, out_file: Path | None, now_text: str | None
+    obj: Any,
+    name: str,
+    address: str | None,
+    out_file: Path | None,
+    edition: str | None,
+    now_text: str | None,
 ) -> None:
     """Write the next edition of digest NAME as HTML and .eml, without sending anything.
 
@@ -90,7 +109,12 @@ def preview(
     """
     with handled():
         result = editions.preview(
-            obj.cfg, obj.store, name, now=_parse_now(now_text, obj.cfg.site.tz), address=address
+            obj.cfg,
+            obj.store,
+            name,
+            now=_parse_now(now_text, obj.cfg.site.tz),
+            address=address,
+            period=Period(edition) if edition else None,
         )
     if result is None:
         print(f"{name}: no new posts since the last edition; nothing to preview")
@@ -113,15 +137,24 @@ def preview(
 @click.argument("name", required=False)
 @click.option("--all", "all_", is_flag=True, help="Every configured digest (same as no NAME).")
 @click.option("--dry-run", is_flag=True, help="Compose and count, send and record nothing.")
+@_edition_option
 @_now_option
 @click.pass_obj
-def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | None) -> None:
+def send(
+    obj: Any,
+    name: str | None,
+    all_: bool,
+    dry_run: bool,
+    edition: str | None,
+    now_text: str | None,
+) -> None:
     """Compose and deliver the due editions of digest NAME (or of every digest).
 
-    A digest is due when it has no edition yet today (in the site's
-    timezone) and there are new posts in its window; unfinished editions are
-    resumed first. Prints one line per edition. Exit 2 when subscriber rows
-    were rejected or a server refused some messages; 1 when delivery had to stop.
+    An edition is due when its digest has none yet in this period (today, in
+    the site's timezone; this ISO week for a weekly edition) and there are new
+    posts in its window; unfinished editions are resumed first. Prints one
+    line per edition. Exit 2 when subscriber rows were rejected or a server
+    refused some messages; 1 when delivery had to stop.
     """
     if name and all_:
         raise click.UsageError("give a digest NAME or --all, not both")
@@ -145,6 +178,7 @@ def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | 
                 dry_run=dry_run,
                 sync_subscribers=False,
                 progress=advance,
+                period=Period(edition) if edition else None,
             )
     for r in results:
         print(r.summary())
@@ -155,7 +189,10 @@ def send(obj: Any, name: str | None, all_: bool, dry_run: bool, now_text: str | 
 
 
 _date_option = click.option(
-    "--date", metavar="YYYY-MM-DD", help="The edition of this date (default: the newest)."
+    "--date",
+    metavar="YYYY-MM-DD",
+    help="The edition of this date, or of this ISO week (YYYY-Www) for a weekly one"
+    " (default: the newest).",
 )
 
 

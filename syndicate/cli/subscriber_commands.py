@@ -39,11 +39,23 @@ def subscribers() -> None:
 
 
 def _entry(
-    cfg: Config, store: Store, address: str, name: str, categories: str, digests: str
+    cfg: Config,
+    store: Store,
+    address: str,
+    name: str,
+    categories: str,
+    digests: str,
+    weekly: str = "",
 ) -> subs.Entry:
     try:
         return subs.Choices(cfg, store).entry(
-            {"email": address, "name": name, "categories": categories, "digests": digests},
+            {
+                "email": address,
+                "name": name,
+                "categories": categories,
+                "digests": digests,
+                "weekly": weekly,
+            },
             "argument",
         )
     except ValueError as exc:
@@ -57,15 +69,22 @@ def _entry(
     "--categories", default="", help='Category slugs, e.g. "caijing keji" (default: all).'
 )
 @click.option("--digests", default="", help='Digest names, e.g. "daily" (default: all).')
+@click.option(
+    "--weekly",
+    default="",
+    help="Digests (with offer_weekly) whose weekly edition ADDRESS gets instead of the daily"
+    " one (default: none, daily).",
+)
 @click.pass_obj
-def add(obj: Any, address: str, name: str, categories: str, digests: str) -> None:
+def add(obj: Any, address: str, name: str, categories: str, digests: str, weekly: str) -> None:
     """Add ADDRESS, or update it (an unsubscribed address is subscribed again)."""
     with handled():
         cfg, store = obj.cfg, obj.store
-        entry = _entry(cfg, store, address, name, categories, digests)
+        entry = _entry(cfg, store, address, name, categories, digests, weekly)
         sub, action = subs.add(cfg, store, entry, now=now_utc())
     cats = " ".join(sub.categories) or "all categories"
-    print(f"{action}: {sub.email} ({cats}; {' '.join(sub.digests) or 'all digests'})")
+    line = f"{action}: {sub.email} ({cats}; {' '.join(sub.digests) or 'all digests'}"
+    print(line + (f"; weekly: {' '.join(sub.weekly)})" if sub.weekly else ")"))
 
 
 @subscribers.command()
@@ -85,7 +104,7 @@ def remove(obj: Any, address: str, purge: bool) -> None:
 @click.option("--status", type=click.Choice(subs.STATUSES), help="Only this status.")
 @click.pass_obj
 def list_(obj: Any, status: str | None) -> None:
-    """Every subscriber with their categories, digests and status.
+    """Every subscriber with their categories, digests, weekly choices and status.
 
     Sign-ups from the form or the API that are not confirmed yet are listed
     too, as `pending` (they get no digest until they are confirmed).
@@ -103,12 +122,12 @@ def list_(obj: Any, status: str | None) -> None:
             print("no subscribers yet: try `syndicate subscribers add ADDR`")
             return
         table = Table()
-        for col in ("email", "name", "categories", "digests", "status"):
+        for col in ("email", "name", "categories", "digests", "weekly", "status"):
             table.add_column(col)
         count = 0
         for s in [first, *rows] if first is not None else []:
             count += 1
-            table.add_row(*_row(s.email, s.name, s.categories, s.digests, s.status))
+            table.add_row(*_row(s.email, s.name, s.categories, s.digests, s.status, s.weekly))
         for p in pending:
             table.add_row(*_row(p.email, p.name, p.categories, p.digests, subs.PENDING))
         title = f"{count:,} subscribers"
@@ -119,10 +138,16 @@ def list_(obj: Any, status: str | None) -> None:
 
 
 def _row(
-    email: str, name: str, categories: tuple[str, ...], digests: tuple[str, ...], status: str
+    email: str,
+    name: str,
+    categories: tuple[str, ...],
+    digests: tuple[str, ...],
+    status: str,
+    weekly: tuple[str, ...] = (),
 ) -> tuple[str, ...]:
-    """One line of `subscribers list` (empty choices mean all)."""
-    return (email, name, " ".join(categories) or "all", " ".join(digests) or "all", str(status))
+    """One line of `subscribers list` (empty choices mean all; no weekly choice: "-")."""
+    cats, names = " ".join(categories) or "all", " ".join(digests) or "all"
+    return (email, name, cats, names, " ".join(weekly) or "-", str(status))
 
 
 def _when(value: datetime | None, cfg: Config) -> str:
@@ -162,6 +187,7 @@ def _show(cfg: Config, store: Store, sub: subs.Subscriber) -> None:
         ("status", f"{sub.status} since {_when(sub.status_at, cfg)}"),
         ("categories", " ".join(sub.categories) or "all"),
         ("digests", " ".join(sub.digests) or "all"),
+        ("weekly", " ".join(sub.weekly) or "none (daily editions)"),
         ("source", sub.source),
         ("added", _when(sub.created_at, cfg)),
     ]

@@ -5,7 +5,7 @@ Invariants:
 - Every defer is behind ``fence`` (the leader's lease, ``store/advisory.py``):
   a process that cannot prove it leads defers nothing.
 - Queueing locks name the unit (``collect:<source>``, ``build:<job>``,
-  ``compose:<digest>``, ``deliver:<edition>:<n>``), so deferring twice while the
+  ``compose:<digest>:<job>``, ``deliver:<edition>:<n>``), so deferring twice while the
   first waits queues it once; what still runs twice is made harmless by the
   slot ledger (``compose``) and the delivery ledger (``deliver``).
 - Procrastinate's periodic tasks are not used: the APScheduler triggers of
@@ -84,8 +84,12 @@ def defer_job(
 
 
 def _defer_compose(app: Any, job: str, digest: str, slot: str | None) -> int | None:
-    """One ``compose`` per digest waiting at a time (its slot decides the rest)."""
-    return defer(app, "compose", lock=f"compose:{digest}", job=job, digest=digest, slot=slot)
+    """One ``compose`` per digest job waiting at a time (its slot decides the rest).
+
+    Locked by the job, not the digest: a digest's daily and weekly editions
+    (``offer_weekly``) are two jobs whose composes may wait side by side.
+    """
+    return defer(app, "compose", lock=f"compose:{digest}:{job}", job=job, digest=digest, slot=slot)
 
 
 def defer_chunks(app: Any, cfg: Config, store: Store, edition_id: int) -> int:

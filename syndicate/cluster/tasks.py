@@ -13,7 +13,8 @@ Invariants:
   the messages in flight at a kill go twice, with the same Message-ID.
 - The slot ledger, not the queue, decides whether a digest slot was done:
   ``compose`` claims the slot itself, so a second ``compose`` for the same
-  slot (deferred by a new leader) only resumes unfinished editions.
+  slot (deferred by a new leader) only resumes unfinished editions; the
+  edition's period slot (``digest/periods.py``) keeps it to one per period.
 - Every task records its run like the daemon's jobs do (``jobs.execute``),
   except ``deliver``, which logs one line per chunk.
 """
@@ -86,7 +87,16 @@ def compose(job: str, digest: str, slot: str | None) -> str:
 
     def run() -> jobs.StepResult:
         fresh = slot is None or jobs.claim_slot(rt.store, job, slot)
-        rows, why = editions.prepare(rt.cfg, rt.store, digest, now=now_utc(), new_edition=fresh)
+        known = job in rt.cfg.jobs  # the job's edition (and its slot's time), when configured
+        rows, why = editions.prepare(
+            rt.cfg,
+            rt.store,
+            digest,
+            now=now_utc(),
+            new_edition=fresh,
+            period=jobs.job_edition(rt.cfg, job) if known else None,
+            due=jobs.slot_time(rt.cfg, job, slot) if known and slot else None,
+        )
         chunks = sum(dispatch.defer_chunks(rt.app, rt.cfg, rt.store, r.id) for r in rows)
         note = why.summary() if why is not None else ""
         if not fresh:

@@ -1,6 +1,7 @@
 """What goes into an edition: the window, the posts first seen in it, grouped by category.
 
-An edition is (digest, window end). Its plan (post ids per category) is
+An edition is (digest, period, window end), one per period's slot
+(``periods.py``). Its plan (post ids per category) is
 stored with the edition, so a resumed edition mails the same articles even
 if more posts arrived since. Each subscriber then sees the sections for the
 categories they chose (a *variant*); a post listed in several categories
@@ -17,11 +18,11 @@ from urllib.parse import urljoin, urlsplit
 
 from .. import i18n
 from ..config import Config, DigestConfig
-from ..model import Category, Post
+from ..model import Category, Period, Post
 from ..publish import layout
 from ..store import Store
 from ..timeutil import parse_duration
-from . import ledger
+from . import ledger, periods
 
 Variant = tuple[str, ...]  # section slugs a subscriber gets, in edition order
 
@@ -39,8 +40,9 @@ class EditionPlan:
     digest: str
     window_start: datetime | None
     window_end: datetime
-    date: str  # the window end's date in the site's timezone
+    date: str  # the slot: the window end's local date, or the ISO week due (periods.py)
     sections: tuple[SectionPlan, ...]
+    period: Period = Period.DAY
 
     @property
     def post_ids(self) -> list[int]:
@@ -72,7 +74,7 @@ class EditionPlan:
             SectionPlan(s["slug"], s["name"], tuple(s["posts"]), int(s["total"]))
             for s in json.loads(row.items)
         )
-        return cls(row.digest, row.window_start, row.window_end, row.date, sections)
+        return cls(row.digest, row.window_start, row.window_end, row.date, sections, row.period)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class EditionView:
     window_end: datetime
     archive_url: str
     sections: list[SectionView] = field(default_factory=list)
+    period: str = Period.DAY.value  # "day" or "week", for a subject or template to tell apart
 
     @property
     def count(self) -> int:
@@ -125,10 +128,14 @@ def local_date(cfg: Config, when: datetime) -> str:
     return when.astimezone(cfg.site.tz).strftime("%Y-%m-%d")
 
 
-def window_start(store: Store, digest: DigestConfig, end: datetime) -> datetime | None:
-    """``since-last``: the previous edition's end (none before the first); else end - duration."""
+def window_start(
+    store: Store, digest: DigestConfig, end: datetime, period: Period = Period.DAY
+) -> datetime | None:
+    """``since-last``: the end of the previous edition of this period (before the first:
+    everything for a daily edition, the 7 days before for a weekly one); else end - duration."""
     if digest.window == "since-last":
-        return ledger.last_window_end(store, digest.name, before=end)
+        last = ledger.last_window_end(store, digest.name, before=end, period=period)
+        return last if last is not None else periods.first_window(period, end)
     return end - parse_duration(digest.window)
 
 
@@ -144,9 +151,21 @@ def digest_categories(cfg: Config, store: Store, digest: DigestConfig) -> list[C
     return [Category(s, names.get(s, s)) for s in order]
 
 
-def plan(cfg: Config, store: Store, digest: DigestConfig, end: datetime) -> EditionPlan:
+def slot_of(cfg: Config, period: Period, end: datetime, due: datetime | None = None) -> str:
+    """The edition's slot: a day by its window end, a week by when it was due (periods.py)."""
+    return periods.slot(cfg, period, due if period is Period.WEEK and due else end)
+
+
+def plan(
+    cfg: Config,
+    store: Store,
+    digest: DigestConfig,
+    end: datetime,
+    period: Period = Period.DAY,
+    due: datetime | None = None,
+) -> EditionPlan:
     """The posts first seen in the window, newest first, at most max_per_category per category."""
-    start = window_start(store, digest, end)
+    start = window_start(store, digest, end, period)
     sections = []
     for cat in digest_categories(cfg, store, digest):
         found = store.posts(
@@ -161,7 +180,9 @@ def plan(cfg: Config, store: Store, digest: DigestConfig, end: datetime) -> Edit
         if total >= digest.max_per_category:
             total = _count(store, cat.slug, start, end)
         sections.append(SectionPlan(cat.slug, cat.name, tuple(p.id for p in found), total))
-    return EditionPlan(digest.name, start, end, local_date(cfg, end), tuple(sections))
+    return EditionPlan(
+        digest.name, start, end, slot_of(cfg, period, end, due), tuple(sections), period
+    )
 
 
 def _count(store: Store, slug: str, start: datetime | None, end: datetime) -> int:
@@ -249,6 +270,7 @@ def edition_view(
         window_end=plan.window_end,
         archive_url=archive_url(cfg, plan.digest, plan.date),
         sections=sections,
+        period=plan.period.value,
     )
 
 

@@ -1,9 +1,10 @@
 """The digest step end to end: import subscribers, compose due editions, deliver, archive.
 
 ``send_due`` is what ``syndicate digest send`` and the daemon call. It is
-safe to call as often as you like: an edition is (digest, window end) with
-at most one per local day, unfinished editions are resumed first, and the
-ledger never lets an accepted message go out twice.
+safe to call as often as you like: an edition is (digest, period, window end)
+with at most one per period's slot (a local day, or an ISO week: see
+``periods.py``), unfinished editions are resumed first, and the ledger never
+lets an accepted message go out twice.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import i18n, stopping
-from ..config import Config, DigestConfig
+from ..config import ADJECTIVE, Config, DigestConfig
 from ..errors import DeliveryAborted, DigestError
-from ..model import RunOutcome
+from ..model import Period, RunOutcome
 from ..store import Store
 from ..timeutil import now_utc
-from . import archive, compose, ledger, signups, subscribers, tokens
+from . import archive, compose, ledger, periods, signups, subscribers, tokens
 from .compose import EditionPlan
 from .deliver import PacerFor, Transport, transports_for
 from .message import MessageFactory
@@ -55,6 +56,7 @@ class EditionResult:
     window_end: datetime | None = None
     message: str = ""
     sent_now: int = 0  # sent by this call (the others were sent by an earlier run)
+    period: Period = Period.DAY
 
     @property
     def ok(self) -> bool:
@@ -79,7 +81,7 @@ class EditionResult:
             counts += f", {self.bounced} bounced"
         line = f"{head}: {counts}"
         if self.status == "already-sent":
-            return line + " (already sent today)"
+            return line + f" (already sent {periods.when_label(self.period)})"
         if self.target:
             line += f" → {self.target}"
         if self.first_file:
@@ -116,6 +118,19 @@ def _now(now: datetime | None) -> datetime:
     return now  # not truncated: a post collected earlier in the same second belongs in it
 
 
+def editions_due(digest: DigestConfig, period: Period | None) -> tuple[Period, ...]:
+    """The periods to send: ``period`` alone, or every edition the digest has (None)."""
+    have = periods.editions_of(digest)
+    if period is None:
+        return have
+    if period not in have:
+        raise DigestError(
+            f"digest {digest.name} has no {ADJECTIVE[period]} edition (it has:"
+            f" {', '.join(have)}; a daily digest offers a weekly one with offer_weekly: true)"
+        )
+    return (period,)
+
+
 def digests_named(cfg: Config, names: Iterable[str] | None) -> list[DigestConfig]:
     if names is None:
         return list(cfg.digests)
@@ -144,10 +159,14 @@ def send_due(
     record: bool = True,
     transport: Transport | None = None,
     progress: Progress | None = None,
+    period: Period | None = None,
+    due: datetime | None = None,
 ) -> list[EditionResult]:
-    """Resume unfinished editions, then compose and send each digest that has none today.
+    """Resume unfinished editions, then compose and send each edition not sent in its slot.
 
-    ``names=None`` means every configured digest; ``new_editions=False``
+    ``names=None`` means every configured digest; ``period`` one of their
+    editions (None: each they have, daily and weekly); ``due`` the scheduled
+    time a weekly edition's slot is taken from (default ``now``); ``new_editions=False``
     only resumes unfinished editions (a slot the daemon already handled);
     ``record=False`` when the caller records the run itself (the daemon's jobs).
     Stops between two messages when the daemon is asked to stop (the rest
@@ -158,6 +177,9 @@ def send_due(
     """
     now = _now(now)
     selected = digests_named(cfg, names)
+    if period is not None and names is None:
+        selected = [d for d in selected if period in periods.editions_of(d)]
+    wanted = {d.name: editions_due(d, period) for d in selected}
     key = None if dry_run else tokens.secret()
     if sync_subscribers and not dry_run:
         subscribers.sync_configured(cfg, store, now=now)
@@ -165,11 +187,23 @@ def send_due(
     results: list[EditionResult] = []
     for digest in selected:
         if dry_run:
-            results.append(_dry_run(cfg, store, digest, now))
+            results.extend(_dry_run(cfg, store, digest, now, p, due) for p in wanted[digest.name])
             continue
         assert key is not None
         results.extend(
-            _send_digest(cfg, store, digest, now, key, transport, progress, new_editions, record)
+            _send_digest(
+                cfg,
+                store,
+                digest,
+                now,
+                key,
+                transport,
+                progress,
+                new_editions,
+                record,
+                wanted[digest.name],
+                due,
+            )
         )
     return results
 
@@ -184,6 +218,8 @@ def _send_digest(
     progress: Progress | None,
     new_editions: bool = True,
     record: bool = True,
+    editions: tuple[Period, ...] = (Period.DAY,),
+    due: datetime | None = None,
 ) -> list[EditionResult]:
     run_id = None
     if record:
@@ -194,16 +230,17 @@ def _send_digest(
         for row in ledger.unfinished(store, digest.name):
             log.info("%s %s: resuming an unfinished edition", digest.name, row.date)
             results.append(_deliver(cfg, store, digest, row, key, transport, progress))
-        if not new_editions or stopping.requested():
-            return results
-        made = _new_edition(cfg, store, digest, now, key)
-        if isinstance(made, EditionResult):
-            if made.status != "already-sent" or not any(
-                r.edition_id == made.edition_id for r in results
-            ):
-                results.append(made)
-            return results
-        results.append(_deliver(cfg, store, digest, made, key, transport, progress))
+        for period in editions:
+            if not new_editions or stopping.requested():
+                return results
+            made = _new_edition(cfg, store, digest, now, key, period, due)
+            if isinstance(made, EditionResult):
+                if made.status != "already-sent" or not any(
+                    r.edition_id == made.edition_id for r in results
+                ):
+                    results.append(made)
+                continue
+            results.append(_deliver(cfg, store, digest, made, key, transport, progress))
         return results
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -221,39 +258,56 @@ def _send_digest(
 
 
 def _new_edition(
-    cfg: Config, store: Store, digest: DigestConfig, now: datetime, key: bytes
+    cfg: Config,
+    store: Store,
+    digest: DigestConfig,
+    now: datetime,
+    key: bytes,
+    period: Period = Period.DAY,
+    due: datetime | None = None,
 ) -> ledger.EditionRow | EditionResult:
-    """Today's edition, created now (with its ledger rows); or why there is none to send."""
-    date = compose.local_date(cfg, now)
-    existing = ledger.find(store, digest.name, date)
+    """This slot's edition, created now (with its ledger rows); or why there is none to send."""
+    date = compose.slot_of(cfg, period, now, due)
+    existing = ledger.find(store, digest.name, date, period)
     if existing is not None:
         return _result(store, digest, existing, "already-sent")
-    plan = compose.plan(cfg, store, digest, now)
+    plan = compose.plan(cfg, store, digest, now, period, due)
     if not plan.sections:
         log.info("%s %s: no new posts in the window; no edition, nothing sent", digest.name, date)
         start = plan.window_start.astimezone(cfg.site.tz) if plan.window_start else None
-        return EditionResult(digest.name, date, "no-items", window_start=start, window_end=now)
+        return EditionResult(
+            digest.name, date, "no-items", window_start=start, window_end=now, period=period
+        )
     return _create(cfg, store, digest, plan, key)
 
 
 def prepare(
-    cfg: Config, store: Store, name: str, *, now: datetime, new_edition: bool
+    cfg: Config,
+    store: Store,
+    name: str,
+    *,
+    now: datetime,
+    new_edition: bool,
+    period: Period | None = None,
+    due: datetime | None = None,
 ) -> tuple[list[ledger.EditionRow], EditionResult | None]:
     """The queue's compose step: the editions to deliver, nothing sent.
 
-    Unfinished editions first, then today's (created here, when
-    ``new_edition`` and there is something to send); the result says why
-    there is no new one (no posts, already sent), None when there is.
-    Delivery is left to the chunk tasks (``deliver_chunk``).
+    Unfinished editions first, then this slot's edition of ``period`` (the
+    digest's own by default; created here, when ``new_edition`` and there is
+    something to send); the result says why there is no new one (no posts,
+    already sent), None when there is. Delivery is left to the chunk tasks
+    (``deliver_chunk``).
     """
     (digest,) = digests_named(cfg, [name])
+    (period,) = editions_due(digest, period or Period(digest.period))
     key = tokens.secret()
     subscribers.sync_configured(cfg, store, now=now)
     signups.expire(cfg, store, now)
     rows = list(ledger.unfinished(store, digest.name))
     if not new_edition or stopping.requested():
         return rows, None
-    made = _new_edition(cfg, store, digest, now, key)
+    made = _new_edition(cfg, store, digest, now, key, period, due)
     if isinstance(made, EditionResult):
         return rows, made
     if all(r.id != made.id for r in rows):
@@ -344,9 +398,11 @@ def _create(
         subject=full.subject,
         summary=summary,
         now=now_utc(),
+        period=plan.period,
+        weekly=periods.choosers(digest, plan.period),
     )
     if row is None:  # another sender created it a moment ago: resume that one
-        row = ledger.find(store, digest.name, plan.date)
+        row = ledger.find(store, digest.name, plan.date, plan.period)
         if row is None:
             raise DigestError(f"{digest.name} {plan.date}: edition vanished while being created")
         return row
@@ -445,20 +501,28 @@ def _result(
         skipped=n[ledger.SKIPPED],
         window_start=row.window_start,
         window_end=row.window_end,
+        period=row.period,
     )
 
 
-def _dry_run(cfg: Config, store: Store, digest: DigestConfig, now: datetime) -> EditionResult:
+def _dry_run(
+    cfg: Config,
+    store: Store,
+    digest: DigestConfig,
+    now: datetime,
+    period: Period = Period.DAY,
+    due: datetime | None = None,
+) -> EditionResult:
     """Compose and render every variant, count who would get what; write nothing."""
-    date = compose.local_date(cfg, now)
-    plan = compose.plan(cfg, store, digest, now)
+    plan = compose.plan(cfg, store, digest, now, period, due)
     result = EditionResult(
         digest.name,
-        date,
+        plan.date,
         "dry-run",
         items=plan.item_count,
         window_start=plan.window_start,
         window_end=now,
+        period=period,
     )
     if not plan.sections:
         result.status = "no-items"
@@ -467,7 +531,7 @@ def _dry_run(cfg: Config, store: Store, digest: DigestConfig, now: datetime) -> 
         cfg, plan, Renderer(cfg, digest, Placeholders()), compose.load_posts(store, plan)
     )
     for sub in subscribers.iter_subscribers(store, status=ACTIVE):
-        if not sub.wants_digest(digest.name):
+        if not sub.wants_digest(digest.name) or not periods.gets(digest, period, sub.weekly):
             continue
         if variants.get(compose.variant_for(plan, sub.categories)).item_count:
             result.sent += 1
@@ -483,11 +547,13 @@ def preview(
     *,
     now: datetime | None = None,
     address: str | None = None,
+    period: Period | None = None,
 ) -> Preview | None:
     """The next edition as one subscriber would get it (HTML and .eml); nothing is recorded.
 
     None when the window has no posts. Without an address, a stand-in
-    subscriber who chose every category is used.
+    subscriber who chose every category is used. ``period``: which edition
+    (default: the subscriber's choice, else the digest's own period).
     """
     now = _now(now)
     key = tokens.secret()
@@ -498,7 +564,11 @@ def preview(
             raise DigestError(f"no subscriber {address} (add one with `syndicate subscribers add`)")
     else:
         sub = None
-    plan = compose.plan(cfg, store, digest, now)
+    if period is None:
+        chose = sub is not None and digest.offer_weekly and digest.name in sub.weekly
+        period = Period.WEEK if chose else Period(digest.period)
+    (period,) = editions_due(digest, period)
+    plan = compose.plan(cfg, store, digest, now, period)
     if not plan.sections:
         return None
     ph = Placeholders()

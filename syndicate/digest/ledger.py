@@ -18,7 +18,7 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from ..model import DeliveryStatus, EditionStatus
+from ..model import DeliveryStatus, EditionStatus, Period
 from ..store import Store
 from ..store.records import Claim, EditionOverview, EditionRow
 from .subscribers import record_outcome
@@ -42,12 +42,15 @@ __all__ = ["Claim", "EditionOverview", "EditionRow"]
 # -- editions -------------------------------------------------------------
 
 
-def last_window_end(store: Store, digest: str, *, before: datetime) -> datetime | None:
-    return store.last_window_end(digest, before=before)
+def last_window_end(
+    store: Store, digest: str, *, before: datetime, period: Period = Period.DAY
+) -> datetime | None:
+    return store.last_window_end(digest, before=before, period=period)
 
 
-def find(store: Store, digest: str, date: str) -> EditionRow | None:
-    return store.edition_on(digest, date)
+def find(store: Store, digest: str, date: str, period: Period | None = None) -> EditionRow | None:
+    """The digest's edition in slot ``date`` (a day or an ISO week: ``digest/periods.py``)."""
+    return store.edition_on(digest, date, period)
 
 
 def get(store: Store, edition_id: int) -> EditionRow:
@@ -74,11 +77,15 @@ def create(
     subject: str,
     summary: str,
     now: datetime,
+    period: Period = Period.DAY,
+    weekly: bool | None = None,
 ) -> EditionRow | None:
     """The edition and a pending row for every active subscriber of the digest, in one commit.
 
-    None when another process created the same edition first (the unique
-    constraints on (digest, window end) and (digest, date) decide).
+    ``weekly`` picks the audience of an ``offer_weekly`` digest's editions
+    (``periods.choosers``). None when another process created the same edition
+    first (the unique constraints on (digest, period, window end) and
+    (digest, period, slot) decide: one edition per digest per period).
     """
     edition_id = store.create_edition(
         digest=digest,
@@ -90,6 +97,8 @@ def create(
         subject=subject,
         summary=summary,
         now=now,
+        period=period,
+        weekly=weekly,
     )
     return None if edition_id is None else get(store, edition_id)
 

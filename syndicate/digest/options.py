@@ -2,12 +2,14 @@
 
 The store keeps "no choice" as the empty list, meaning *everything*, also
 categories and digests added later; the page shows that as every box
-ticked, and ticking every box saves it that way again.
+ticked, and ticking every box saves it that way again. For a digest with
+``offer_weekly`` the subscriber also picks its daily or its weekly edition
+(stored as the digests whose weekly one they take; none: daily).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,9 +30,32 @@ class Option:
 
 
 @dataclass(frozen=True)
+class EditionChoice:
+    """A digest that offers both editions, and whether this subscriber takes the weekly one."""
+
+    digest: str
+    weekly: bool
+
+    @property
+    def field(self) -> str:
+        return edition_field(self.digest)
+
+
+@dataclass(frozen=True)
 class Choices:
     categories: tuple[Option, ...]
     digests: tuple[Option, ...]
+    editions: tuple[EditionChoice, ...] = ()
+
+
+def edition_field(digest: str) -> str:
+    """The form field of a digest's daily-or-weekly choice (its value: day or week)."""
+    return f"edition-{digest}"
+
+
+def offered_weekly(cfg: Config) -> list[str]:
+    """The digests whose subscribers choose between the daily and the weekly edition."""
+    return [d.name for d in cfg.digests if d.offer_weekly]
 
 
 def available(cfg: Config, store: Store) -> tuple[list[tuple[str, str]], list[str]]:
@@ -52,6 +77,7 @@ def choices(cfg: Config, store: Store, sub: Subscriber) -> Choices:
             Option(slug, name, not sub.categories or slug in sub.categories) for slug, name in cats
         ),
         digests=tuple(Option(n, n, not sub.digests or n in sub.digests) for n in digests),
+        editions=tuple(EditionChoice(n, n in sub.weekly) for n in offered_weekly(cfg)),
     )
 
 
@@ -62,10 +88,31 @@ _NONE_CHOSEN = {
 }
 
 
+_INVALID = i18n.N_("Invalid choice, please submit again.")
+
+
+def weekly_choice(
+    cfg: Config, current: Sequence[str], fields: Mapping[str, str | None]
+) -> tuple[str, ...]:
+    """The digests whose weekly edition is chosen, from each offered digest's field.
+
+    A digest whose field is missing keeps what was stored (a form from before
+    it offered both); ``day`` and ``week`` are the only values.
+    """
+    out = []
+    for name in offered_weekly(cfg):
+        value = fields.get(edition_field(name))
+        if value not in (None, "day", "week"):
+            raise InvalidChoice(_INVALID)
+        if value == "week" or (value is None and name in current):
+            out.append(name)
+    return tuple(out)
+
+
 def normalize(chosen: Sequence[str], offered: Sequence[str], what: str) -> tuple[str, ...]:
     """The choice as stored: in the page's order, () when everything offered is chosen."""
     if set(chosen) - set(offered):
-        raise InvalidChoice(i18n.N_("Invalid choice, please submit again."))
+        raise InvalidChoice(_INVALID)
     if not chosen:
         raise InvalidChoice(_NONE_CHOSEN[what])
     picked = tuple(v for v in offered if v in set(chosen))
@@ -78,9 +125,11 @@ def set_preferences(
     categories: Sequence[str],
     digests: Sequence[str],
     now: datetime,
+    weekly: Sequence[str] | None = None,
 ) -> bool:
-    """Record the choice; the next edition reads it when it picks each subscriber's variant."""
-    return store.set_choices(subscriber_id, categories, digests, now)
+    """Record the choice; the next edition reads it when it picks each subscriber's variant
+    (and, for an ``offer_weekly`` digest, whether it is the daily or the weekly edition)."""
+    return store.set_choices(subscriber_id, categories, digests, now, weekly)
 
 
 def form_context(
@@ -107,6 +156,7 @@ def form_context(
         "action": action,
         "categories": cats,
         "digests": digests,
+        "weekly": [(name, edition_field(name)) for name in offered_weekly(cfg)],
         "page": page_url,
         "form_token": form_token,
         "email": email,

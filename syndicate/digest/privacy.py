@@ -49,6 +49,7 @@ def export(store: Store, address: str) -> dict[str, Any] | None:
             "status": str(sub.status),
             "categories": list(sub.categories) or "all",
             "digests": list(sub.digests) or "all",
+            "weekly": list(sub.weekly),
             "source": sub.source,
             "created_at": _iso(sub.created_at),
             "status_at": _iso(sub.status_at),

@@ -233,8 +233,15 @@ class Renderer:
 
 
 def default_subject(language: str) -> str:
-    """The subject template of a digest without ``subject:``; its date is the ISO edition date."""
-    return i18n.gettext(language, "{{ site.title }} daily digest {{ edition.date }}")
+    """The subject template of a digest without ``subject:``; its date is the edition's slot.
+
+    One template serves both editions of an ``offer_weekly`` digest, so the
+    period is chosen when it renders: the ISO date of a daily edition, the ISO
+    week (``2026-W49``) of a weekly one.
+    """
+    daily = i18n.gettext(language, "{{ site.title }} daily digest {{ edition.date }}")
+    weekly = i18n.gettext(language, "{{ site.title }} weekly digest {{ edition.date }}")
+    return f"{{% if edition.period == 'week' %}}{weekly}{{% else %}}{daily}{{% endif %}}"
 
 
 def default_preheader(language: str, count: int) -> str:

@@ -62,6 +62,7 @@ class SignupRequest:
     method: str = "form"
     page: str = ""
     client_ip: str = ""
+    weekly: tuple[str, ...] = ()  # digests (offer_weekly) whose weekly edition is chosen
 
 
 class LinkState(StrEnum):
@@ -123,6 +124,8 @@ def request(cfg: Config, store: Store, req: SignupRequest, *, key: bytes, now: d
     cats, digests = options.available(cfg, store)
     chosen_cats = _choose(req.categories, [slug for slug, _ in cats], "category")
     chosen_digests = _choose(req.digests, digests, "digest")
+    if set(req.weekly) - set(options.offered_weekly(cfg)):
+        raise SignupInvalid("无效的选择，请重新提交。 / Invalid choice, please submit again.")
     limits = cfg.serve.limits
     ip = tokens.ip_hash(req.client_ip, key) if req.client_ip else ""
     with store.transaction() as tx:
@@ -153,6 +156,7 @@ def request(cfg: Config, store: Store, req: SignupRequest, *, key: bytes, now: d
             page=req.page[:MAX_PAGE],
             ip_hash=ip,
             now=now,
+            weekly=tuple(dict.fromkeys(req.weekly)),
         )
     signup = store.signup(signup_id)
     assert signup is not None
@@ -256,7 +260,12 @@ def _confirm(store: Store, signup_id: int, now: datetime) -> tuple[ConfirmResult
         existing = store.find_subscriber(tx, signup.email)
         if existing is None:
             new = NewSubscriber(
-                signup.email, signup.name, signup.categories, signup.digests, signup.method
+                signup.email,
+                signup.name,
+                signup.categories,
+                signup.digests,
+                signup.method,
+                signup.weekly,
             )
             sub_id = store.insert_confirmed_subscriber(tx, new, consent, now)
             detail = f"signed up by {signup.method}"
@@ -270,6 +279,7 @@ def _confirm(store: Store, signup_id: int, now: datetime) -> tuple[ConfirmResult
                 name=signup.name or existing.name,
                 categories=signup.categories,
                 digests=signup.digests,
+                weekly=signup.weekly,
                 status=SubscriberStatus.ACTIVE,
                 status_at=now if was != SubscriberStatus.ACTIVE else None,
                 source=signup.method,

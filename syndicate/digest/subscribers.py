@@ -46,7 +46,7 @@ STATUSES = tuple(s.value for s in SubscriberStatus)
 # statuses the file may not undo; REMOVED only means "gone from the file"
 STICKY = (UNSUBSCRIBED, BOUNCED)
 BOUNCE_AFTER = 3  # consecutive hard failures
-COLUMNS = ("email", "name", "categories", "digests")
+COLUMNS = ("email", "name", "categories", "digests", "weekly")
 SUBSCRIBERS_MAX_CHARS = 256 << 20  # a YAML list of a million subscribers fits
 
 
@@ -59,6 +59,7 @@ class Entry:
     categories: tuple[str, ...] = ()
     digests: tuple[str, ...] = ()
     where: str = ""
+    weekly: tuple[str, ...] = ()  # digests (offer_weekly) whose weekly edition they take
 
 
 @dataclass
@@ -122,6 +123,7 @@ class Choices:
         for slug, name in cfg.categories.items():
             self.by_name[name] = slug
         self.digests = [d.name for d in cfg.digests]
+        self.offered = [d.name for d in cfg.digests if d.offer_weekly]
 
     def categories(self, value: Any) -> tuple[str, ...]:
         out: list[str] = []
@@ -152,6 +154,19 @@ class Choices:
                 out.append(word)
         return tuple(out)
 
+    def weekly(self, value: Any) -> tuple[str, ...]:
+        """Digests whose weekly edition is chosen: each must offer one (``offer_weekly``)."""
+        out: list[str] = []
+        for word in _words(value):
+            if word not in self.offered:
+                offered = ", ".join(self.offered) or "none configured"
+                raise ValueError(
+                    f"weekly: digest {word!r} offers no weekly edition (offer_weekly: {offered})"
+                )
+            if word not in out:
+                out.append(word)
+        return tuple(out)
+
     def entry(self, raw: dict[str, Any], where: str) -> Entry:
         name = display_name(str(raw.get("name") or ""))
         return Entry(
@@ -160,6 +175,7 @@ class Choices:
             categories=self.categories(raw.get("categories")),
             digests=self.digest_names(raw.get("digests")),
             where=where,
+            weekly=self.weekly(raw.get("weekly")),
         )
 
 
@@ -339,7 +355,14 @@ def import_entries(
                 continue
             if row is None:
                 new_rows.append(
-                    NewSubscriber(entry.email, entry.name, entry.categories, entry.digests, source)
+                    NewSubscriber(
+                        entry.email,
+                        entry.name,
+                        entry.categories,
+                        entry.digests,
+                        source,
+                        entry.weekly,
+                    )
                 )
                 counts.added += 1
                 continue
@@ -347,11 +370,13 @@ def import_entries(
                 "name": entry.name,
                 "categories": entry.categories,
                 "digests": entry.digests,
+                "weekly": entry.weekly,
             }
             changes = {k: v for k, v in values.items() if getattr(row, k) != v}
             if row.chosen_at is not None:  # chosen on the preferences page: that wins
                 changes.pop("categories", None)
                 changes.pop("digests", None)
+                changes.pop("weekly", None)
             if row.status in STICKY:
                 counts.kept += 1
             elif row.status == REMOVED:
@@ -429,7 +454,9 @@ def add(cfg: Config, store: Store, entry: Entry, *, now: datetime) -> tuple[Subs
         if key is not None:  # the operator's explicit add is a new consent
             store.unforget(tx, tokens.address_hash(entry.email, key))
         if row is None:
-            new = NewSubscriber(entry.email, entry.name, entry.categories, entry.digests, "cli")
+            new = NewSubscriber(
+                entry.email, entry.name, entry.categories, entry.digests, "cli", entry.weekly
+            )
             store.insert_subscribers(tx, [new], now)
             action = "added"
         else:
@@ -451,6 +478,7 @@ def add(cfg: Config, store: Store, entry: Entry, *, now: datetime) -> tuple[Subs
                 name=entry.name,
                 categories=entry.categories,
                 digests=entry.digests,
+                weekly=entry.weekly,
                 **changes,
             )
     found = get(store, entry.email)

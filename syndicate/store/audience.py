@@ -44,6 +44,7 @@ def subscriber_record(row: Any) -> Subscriber:
         ),
         created_at=row.created_at,
         status_at=row.status_at,
+        weekly=tuple(row.weekly.split()),
     )
 
 
@@ -111,7 +112,17 @@ class AudienceMixin(StoreBase):
         """Every subscriber by address, with when they chose (what an import compares)."""
         s = subscribers.c
         rows = tx.conn.execute(
-            select(s.id, s.email, s.name, s.categories, s.digests, s.status, s.source, s.chosen_at)
+            select(
+                s.id,
+                s.email,
+                s.name,
+                s.categories,
+                s.digests,
+                s.status,
+                s.source,
+                s.chosen_at,
+                s.weekly,
+            )
         )
         return {
             email: KnownSubscriber(
@@ -123,8 +134,9 @@ class AudienceMixin(StoreBase):
                 SubscriberStatus(status),
                 source,
                 chosen_at,
+                tuple(weekly.split()),
             )
-            for id, email, name, cats, digests, status, source, chosen_at in rows
+            for id, email, name, cats, digests, status, source, chosen_at, weekly in rows
         }
 
     def insert_subscribers(self, tx: Tx, new: Iterable[NewSubscriber], now: datetime) -> None:
@@ -135,6 +147,7 @@ class AudienceMixin(StoreBase):
                 "name": n.name,
                 "categories": " ".join(n.categories),
                 "digests": " ".join(n.digests),
+                "weekly": " ".join(n.weekly),
                 "status": SubscriberStatus.ACTIVE.value,
                 "source": n.source,
                 "hard_failures": 0,
@@ -162,6 +175,7 @@ class AudienceMixin(StoreBase):
                 name=new.name,
                 categories=" ".join(new.categories),
                 digests=" ".join(new.digests),
+                weekly=" ".join(new.weekly),
                 status=SubscriberStatus.ACTIVE.value,
                 source=new.source,
                 hard_failures=0,
@@ -189,9 +203,12 @@ class AudienceMixin(StoreBase):
         hard_failures: int | None = None,
         chosen_at: datetime | None = None,
         consent: Consent | None = None,
+        weekly: tuple[str, ...] | None = None,
     ) -> None:
         """Change the given columns (None: left as it is) and ``updated_at``."""
         values: dict[str, Any] = _consent_values(consent) if consent is not None else {}
+        if weekly is not None:
+            values["weekly"] = " ".join(weekly)
         if chosen_at is not None:
             values["chosen_at"] = chosen_at
         if name is not None:
@@ -240,18 +257,20 @@ class AudienceMixin(StoreBase):
         categories: Iterable[str],
         digests: Iterable[str],
         now: datetime,
+        weekly: Iterable[str] | None = None,
     ) -> bool:
-        """Record a choice made on the preferences page (it outranks the subscribers file)."""
+        """Record a choice made on the preferences page (it outranks the subscribers file).
+
+        ``weekly``: the digests whose weekly edition they chose (None: left as it is).
+        """
+        values = {"categories": " ".join(categories), "digests": " ".join(digests)}
+        if weekly is not None:
+            values["weekly"] = " ".join(weekly)
         with self.engine.begin() as conn:
             res = conn.execute(
                 subscribers.update()
                 .where(subscribers.c.id == subscriber_id)
-                .values(
-                    categories=" ".join(categories),
-                    digests=" ".join(digests),
-                    updated_at=now,
-                    chosen_at=now,
-                )
+                .values(**values, updated_at=now, chosen_at=now)
             )
             return bool(res.rowcount)
 

@@ -2,8 +2,9 @@
 
 The statements ``digest/ledger.py``'s exactly-once rules are made of: an
 edition is created with a pending row for every active subscriber in one
-commit (the unique keys on (digest, window end) and (digest, date) decide
-between two creators); rows are claimed by one ``UPDATE`` (two senders never
+commit (the unique keys on (digest, period, window end) and (digest, period,
+slot) decide between two creators; a digest's daily and weekly editions are
+apart by their period); rows are claimed by one ``UPDATE`` (two senders never
 get the same row); each outcome is its own commit. Which claimers are dead
 is decided by the ledger; this module only hands their rows back.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..model import DeliveryStatus, EditionStatus, SubscriberStatus
+from ..model import DeliveryStatus, EditionStatus, Period, SubscriberStatus
 from .audience import subscriber_record
 from .records import Claim, EditionOverview, EditionRow, Undelivered
 from .schema import deliveries, editions, subscribers
@@ -69,26 +70,34 @@ def _edition(row: Any) -> EditionRow:
         status=EditionStatus(m["status"]),
         created_at=m["created_at"],
         finished_at=m["finished_at"],
+        period=Period(m["period"]),
     )
 
 
 class MailingsMixin(StoreBase):
     # -- editions -------------------------------------------------------
 
-    def last_window_end(self, digest: str, *, before: datetime) -> datetime | None:
+    def last_window_end(
+        self, digest: str, *, before: datetime, period: Period = Period.DAY
+    ) -> datetime | None:
+        """The newest window end of the digest's editions of this period before ``before``."""
         with self.engine.connect() as conn:
             end: datetime | None = conn.execute(
                 select(func.max(editions.c.window_end)).where(
-                    editions.c.digest == digest, editions.c.window_end < before
+                    editions.c.digest == digest,
+                    editions.c.period == period.value,
+                    editions.c.window_end < before,
                 )
             ).scalar()
             return end
 
-    def edition_on(self, digest: str, date: str) -> EditionRow | None:
+    def edition_on(self, digest: str, date: str, period: Period | None = None) -> EditionRow | None:
+        """The edition in this slot (a day's and a week's slots never look alike)."""
+        q = select(editions).where(editions.c.digest == digest, editions.c.date == date)
+        if period is not None:
+            q = q.where(editions.c.period == period.value)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(editions).where(editions.c.digest == digest, editions.c.date == date)
-            ).first()
+            row = conn.execute(q).first()
         return _edition(row) if row else None
 
     def edition(self, edition_id: int) -> EditionRow:
@@ -126,15 +135,22 @@ class MailingsMixin(StoreBase):
         subject: str,
         summary: str,
         now: datetime,
+        period: Period = Period.DAY,
+        weekly: bool | None = None,
     ) -> int | None:
         """The edition and a pending row for every active subscriber of the digest, one commit.
 
-        None when another process created the same edition first.
+        ``weekly`` narrows the audience by the subscribers' weekly choice for
+        this digest: True only those who chose it, False only the others,
+        None everyone. None when another process created the same edition first.
         """
         wants = or_(
             subscribers.c.digests == "",
             (literal(" ") + subscribers.c.digests + literal(" ")).like(f"% {digest} %"),
         )
+        if weekly is not None:
+            chose = (literal(" ") + subscribers.c.weekly + literal(" ")).like(f"% {digest} %")
+            wants = wants & (chose if weekly else ~chose)
         try:
             with self.engine.begin() as conn:
                 res = conn.execute(
@@ -149,6 +165,7 @@ class MailingsMixin(StoreBase):
                         summary=summary,
                         status=EditionStatus.SENDING.value,
                         created_at=now,
+                        period=period.value,
                     )
                 )
                 edition_id = new_id(res)

@@ -33,6 +33,7 @@ def signup_record(row: Any) -> Signup:
         mailed_at=row.mailed_at,
         confirmed_at=row.confirmed_at,
         subscriber_id=row.subscriber_id,
+        weekly=tuple(row.weekly.split()),
     )
 
 
@@ -65,6 +66,7 @@ class PendingMixin(StoreBase):
         page: str,
         ip_hash: str,
         now: datetime,
+        weekly: tuple[str, ...] = (),
     ) -> int:
         res = tx.conn.execute(
             signups.insert().values(
@@ -72,6 +74,7 @@ class PendingMixin(StoreBase):
                 name=name,
                 categories=" ".join(categories),
                 digests=" ".join(digests),
+                weekly=" ".join(weekly),
                 method=method,
                 page=page,
                 ip_hash=ip_hash,

@@ -16,6 +16,7 @@ from ..model import (
     DeliveryStatus,
     EditionStatus,
     ParsedPost,
+    Period,
     RunOutcome,
     SubscriberStatus,
     display_title,
@@ -58,6 +59,7 @@ class Subscriber:
     consent: Consent | None = None
     created_at: datetime | None = None
     status_at: datetime | None = None
+    weekly: tuple[str, ...] = ()  # digests (offer_weekly) whose weekly edition they chose
 
     def wants_digest(self, name: str) -> bool:
         return not self.digests or name in self.digests
@@ -90,6 +92,7 @@ class Signup:
     mailed_at: datetime | None
     confirmed_at: datetime | None
     subscriber_id: int | None
+    weekly: tuple[str, ...] = ()  # digests (offer_weekly) whose weekly edition was chosen
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class KnownSubscriber:
     status: SubscriberStatus
     source: str
     chosen_at: datetime | None  # set once they chose on the preferences page
+    weekly: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ class NewSubscriber:
     categories: tuple[str, ...]
     digests: tuple[str, ...]
     source: str
+    weekly: tuple[str, ...] = ()  # digests whose weekly edition they take (offer_weekly)
 
 
 # -- editions and deliveries ------------------------------------------------
@@ -166,6 +171,7 @@ class EditionRow:
     status: EditionStatus
     created_at: datetime
     finished_at: datetime | None
+    period: Period = Period.DAY  # ``date`` is the slot of this period (digest/periods.py)
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,8 @@ subscribers = Table(
     Column("consent_ip", String(64), nullable=True),
     Column("consent_at", UTCDateTime, nullable=True),
     Column("confirmed_at", UTCDateTime, nullable=True),
+    # digests (offer_weekly) whose weekly edition they chose instead of the daily (schema 7)
+    Column("weekly", Text, nullable=False, default="", server_default=""),
     Index("ix_subscribers_status", "status", "id"),
     # ids are never reused (they are inside unsubscribe tokens); other dialects never reuse them
     sqlite_autoincrement=True,
@@ -257,6 +259,8 @@ signups = Table(
     Column("mailed_at", UTCDateTime, nullable=True),  # the confirmation mail was accepted
     Column("confirmed_at", UTCDateTime, nullable=True),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=True),
+    # as subscribers.weekly: the digests whose weekly edition the form chose (schema 7)
+    Column("weekly", Text, nullable=False, default="", server_default=""),
     Index("ix_signups_email", "email", "created_at"),
     Index("ix_signups_ip", "ip_hash", "created_at"),
     Index("ix_signups_created", "created_at"),
@@ -307,7 +311,9 @@ editions = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("digest", String(100), nullable=False),
-    Column("date", String(10), nullable=False),  # window end's local date, YYYY-MM-DD
+    # the slot (digest/periods.py): window end's local date, YYYY-MM-DD, for a daily
+    # edition; the ISO week it was due in, YYYY-Www, for a weekly one (``period``, schema 7)
+    Column("date", String(10), nullable=False),
     Column("window_start", UTCDateTime, nullable=True),  # null: everything before the end
     Column("window_end", UTCDateTime, nullable=False),
     Column("items", Text, nullable=False),  # JSON plan: sections with post ids
@@ -317,8 +323,10 @@ editions = Table(
     Column("status", String(20), nullable=False, default="sending"),  # sending, done
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
-    UniqueConstraint("digest", "window_end", name="uq_editions_digest_end"),
-    UniqueConstraint("digest", "date", name="uq_editions_digest_date"),
+    Column("period", String(10), nullable=False, default="day", server_default="day"),
+    # one edition per digest per period: the exactly-once rule (schema 7 added the period)
+    UniqueConstraint("digest", "period", "window_end", name="uq_editions_digest_period_end"),
+    UniqueConstraint("digest", "period", "date", name="uq_editions_digest_period_date"),
 )
 
 deliveries = Table(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from ..store import StoreError
 from .rendering import page
 from .state import WebState
 
-EDITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.html$")
+# an edition's page is named by its slot: a day, or an ISO week (digest/periods.py)
+EDITION_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}|\d{4}-W\d{2})\.html$")
 FEED_NAME = "index.atom"  # as digest/archive.py writes it
 
 
@@ -45,23 +47,37 @@ def _folder(state: WebState, name: str) -> Path:
     return folder
 
 
-def _subjects(state: WebState, name: str) -> dict[str, str]:
-    """Edition subjects from the store; the listing still works (dates only) without it."""
+def _stored(state: WebState, name: str) -> dict[str, tuple[str, str]]:
+    """Each edition's (subject, local date of its window end) from the store; the listing
+    still works (file names only) without it."""
     try:
         rows = ledger.history(state.store.get(), name, limit=10_000)
     except (StoreUnavailable, StoreError):
         return {}
-    return {r.date: r.subject for r in rows}
+    tz = state.cfg.site.tz
+    return {r.date: (r.subject, r.window_end.astimezone(tz).strftime("%Y-%m-%d")) for r in rows}
+
+
+def _sent_on(slot: str, stored: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    """Sort key, newest first: the day an edition was sent; a weekly one after that day's
+    daily one. A week the store does not know goes by its Monday."""
+    if "-W" not in slot:
+        return slot, "0"
+    if slot in stored:
+        return stored[slot][1], "1"
+    year, week = slot.split("-W")
+    try:
+        return date.fromisocalendar(int(year), int(week), 1).isoformat(), "1"
+    except ValueError:  # no such week: not a file the digest step wrote
+        return f"{year}-00-00", "1"
 
 
 def editions(state: WebState, name: str) -> list[Edition]:
     folder = _folder(state, name)
-    dates = sorted(
-        (m.group(1) for p in folder.glob("*.html") if (m := EDITION_RE.match(p.name))),
-        reverse=True,
-    )
-    subjects = _subjects(state, name) if dates else {}
-    return [Edition(d, f"{d}.html", subjects.get(d, "")) for d in dates]
+    slots = [m.group(1) for p in folder.glob("*.html") if (m := EDITION_RE.match(p.name))]
+    stored = _stored(state, name) if slots else {}
+    slots.sort(key=lambda slot: _sent_on(slot, stored), reverse=True)
+    return [Edition(d, f"{d}.html", stored.get(d, ("", ""))[0]) for d in slots]
 
 
 async def listing(request: Request) -> Response:

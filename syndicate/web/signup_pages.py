@@ -87,8 +87,25 @@ async def _body(request: Request) -> tuple[dict[str, Any], bool] | Response:
         if form.get("choices"):  # the form's boxes were there: what is ticked is the choice
             fields["categories"] = [v for v in form.getlist("category") if isinstance(v, str)]
             fields["digests"] = [v for v in form.getlist("digest") if isinstance(v, str)]
+        # the daily-or-weekly radios of offer_weekly digests (read as the API's "weekly")
+        fields[EDITIONS] = {
+            k[len("edition-") :]: v for k, v in fields.items() if k.startswith("edition-")
+        }
         return fields, False
     return plain("415 Unsupported Media Type\n", 415)
+
+
+EDITIONS = " editions"  # the form's edition-<digest> radios (a key no JSON field can clash with)
+
+
+def _weekly(data: dict[str, Any]) -> tuple[str, ...]:
+    """The digests whose weekly edition was chosen: the form's radios, or the API's list."""
+    radios = data.get(EDITIONS)
+    if isinstance(radios, dict):
+        if set(radios.values()) - {"day", "week"}:
+            raise SignupInvalid("无效的选择，请重新提交。 / Invalid choice, please submit again.")
+        return tuple(d for d, v in radios.items() if v == "week")
+    return _names(data, "weekly") or ()
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -148,6 +165,7 @@ async def subscribe(request: Request) -> Response:
                 name=_text(data, "name"),
                 categories=_names(data, "categories"),
                 digests=_names(data, "digests"),
+                weekly=_weekly(data),
                 method="api" if as_json else "form",
                 page=_consent_page(request, data),
                 client_ip=request.client.host if request.client else "",

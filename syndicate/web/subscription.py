@@ -148,6 +148,7 @@ async def preferences(request: Request) -> Response:
                     if digests
                     else ()
                 )
+                weekly = prefs.weekly_choice(state.cfg, sub.weekly, _fields(form))
             except InvalidChoice as exc:
                 error = i18n.gettext(state.cfg.site.language, str(exc))
             else:
@@ -155,7 +156,7 @@ async def preferences(request: Request) -> Response:
                 await run_in_threadpool(
                     state.store.write,
                     lambda store: prefs.set_preferences(
-                        store, subscriber_id, chosen_cats, chosen_digests, when
+                        store, subscriber_id, chosen_cats, chosen_digests, when, weekly
                     ),
                 )
                 fresh: Subscriber | None = await run_in_threadpool(subs.get_by_id, store, sub.id)
@@ -175,6 +176,11 @@ async def preferences(request: Request) -> Response:
         saved=saved,
         error=error,
     )
+
+
+def _fields(form: FormData) -> dict[str, str | None]:
+    """The form's text fields, one value each (the daily-or-weekly radios)."""
+    return {k: v if isinstance(v, str) else None for k, v in form.items()}
 
 
 async def forget(request: Request) -> Response:
