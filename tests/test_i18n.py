@@ -201,8 +201,17 @@ def message_texts(msg: EmailMessage) -> tuple[str, str]:
 
 def configure(site: Site, language: str, extra: str = "") -> None:
     text = CONFIG.replace("language: zh-CN", f"language: {language}")
-    text = text.replace("    from: 金融资讯网", "    max_per_category: 1\n    from: 金融资讯网")
-    site.write_config(text + "serve:\n  limits: {per_ip_hour: 50, per_address_day: 1}\n" + extra)
+    # offer_weekly: the sign-up form and the preferences page show the daily-or-weekly choice
+    text = text.replace(
+        "    from: 金融资讯网",
+        "    max_per_category: 1\n    offer_weekly: true\n    from: 金融资讯网",
+    )
+    jobs = (
+        "jobs:\n  daily: {digest: daily, cron: '0 8 * * *'}\n"
+        "  weekly: {digest: daily, edition: week, cron: '0 8 * * 1'}\n"
+    )
+    limits = "serve:\n  limits: {per_ip_hour: 50, per_address_day: 1}\n"
+    site.write_config(text + jobs + limits + extra)
 
 
 def collect_everything(site: Site, language: str, monkeypatch: pytest.MonkeyPatch) -> Collected:
@@ -445,6 +454,28 @@ def test_the_subject_keeps_the_iso_date_and_the_body_the_locales(
     footer = lines[lines.index("--") + 1 :]  # one line each: archive, preferences, unsubscribe
     assert len(footer) == 4 and footer[-1] == "金融资讯网 https://finews.withounder.com/", footer
     assert all(line.count("https://") == 1 for line in footer), footer
+
+
+@pytest.mark.parametrize(
+    ("language", "daily", "weekly"),
+    [
+        ("zh-CN", "金融资讯网 每日要闻 2026-11-27", "金融资讯网 每周要闻 2026-W48"),
+        ("zh-TW", "金融资讯网 每日要聞 2026-11-27", "金融资讯网 每週要聞 2026-W48"),
+        ("en", "金融资讯网 daily digest 2026-11-27", "金融资讯网 weekly digest 2026-W48"),
+    ],
+)
+def test_the_default_subject_names_the_edition_a_reader_chose(
+    site, monkeypatch, language, daily, weekly
+):
+    """One digest, both editions (offer_weekly): the weekly one says so, with its ISO week."""
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    configure(site, language)
+    store = populate(site)
+    readers = [Entry("d@example.com", "D"), Entry("w@example.com", "W", weekly=("daily",))]
+    import_entries(store, readers, source="test", now=NOW)
+    send(site, store, NOW)
+    subjects = {to(m): str(m["Subject"]) for m in outbox(site)}
+    assert subjects == {"d@example.com": daily, "w@example.com": weekly}
 
 
 def test_operator_text_is_never_translated(site, monkeypatch):
