@@ -163,10 +163,14 @@ ARGS: dict[str, tuple[Any, ...]] = {
     "current_leader": (),
     "has_queue": (),
     "queue_counts": (),
+    "last_successes": (),
+    "post_file_titles": (),
+    "set_post_titles": ({1: "t"},),
 }
 KWARGS: dict[str, dict[str, Any]] = {
     "update_post": {"changed_at": NOW, "edited_at": None, "categories": ["a"], "tags": []},
     "update_category": {"name": "B"},
+    "set_post_titles": {"changed_at": NOW, "done": ("collect:titles", "1")},
     "update_subscriber": {"updated_at": NOW, "name": "x"},
     "set_subscriber_status": {"now": NOW},
     "insert_signup": {"method": "form", "page": "", "ip_hash": "", "now": NOW},
