@@ -60,4 +60,5 @@ catalogs: $(STAMP)
 	$(BIN)/pybabel compile --statistics -D syndicate -d $(LOCALES)
 
 clean:
-	rm -rf var outbox feeds/*.rss feeds/*.atom feeds/*.json feeds/*.opml feeds/*.html
+	rm -rf var outbox feeds/*.rss feeds/*.atom feeds/*.json feeds/*.opml feeds/*.html \
+	  feeds/feed.css feeds/feed.xsl feeds/tags feeds/snippets feeds/digests

@@ -418,3 +418,27 @@ def test_formats_rendered_together_equal_each_alone(seeded, excerpt_only):
     assert together["json"] == formats.json_bytes(cfg, spec, posts)
     assert together == formats.render(cfg, spec, posts, ["json", "atom", "rss"])
     assert b'rel="hub"' in together["atom"] and b'rel="hub"' in together["rss"]
+
+
+def test_offering_the_weekly_edition_rebuilds_the_sign_up_form(site):
+    """The form on the index page (and its snippet) carries the daily-or-weekly choice of an
+    offer_weekly digest: turning the offer on or off must render them again."""
+    site.post("2022-02-10-a.md", title="财经一", categories="caijing")
+    digest = "digests:\n  - name: daily\n    from: 金融资讯网 <digest@finews.withounder.com>\n"
+    weekly = (
+        "    offer_weekly: true\n"
+        "jobs:\n  daily: {digest: daily, cron: '0 8 * * *'}\n"
+        "  weekly: {digest: daily, edition: week, cron: '0 8 * * 1'}\n"
+    )
+    base = site.config_path.read_text(encoding="utf-8")
+    site.write_config(base + digest)
+    store = site.store()
+    collect(site.cfg(), store, now=NOW)
+    build(site.cfg(), store)
+    index = site.root / "feeds" / "index.html"
+    assert "edition-daily" not in index.read_text(encoding="utf-8")
+    for text, shown in ((base + digest + weekly, True), (base + digest, False)):
+        site.write_config(text)
+        result = build(site.cfg(), store)
+        assert "index.html" in result.written
+        assert ('name="edition-daily"' in index.read_text(encoding="utf-8")) is shown

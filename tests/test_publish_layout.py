@@ -158,6 +158,8 @@ def test_the_build_writes_jekyll_feeds_paths_and_links_them_everywhere(fixture_s
     text = (root / "feed/tagged/birds.xml").read_text()
     assert 'href="../../feed.css"' in text
     assert 'href="feed.css"' in (root / "atom.xml").read_text()
+    # a feed's page leads to this layout's index page, not to the site's home page
+    assert f'href="{BASE}feed/index.html"' in (root / "feed/Field Trips.html").read_text()
     related = trips.find(f"{ATOM}link[@rel='related']").get("href")
     assert related == BASE + "feed/Field%20Trips.html"
 
@@ -229,3 +231,63 @@ def test_serve_answers_the_layouts_paths(fixture_site):
         assert raw(server.url, "/feed/")[2] == (root / "feed/index.html").read_bytes()
         assert raw(server.url, "/feed/../schedule.yaml")[0] == 404
         assert raw(server.url, "/healthz")[0] in (200, 503)  # the server's own routes stay
+
+
+def test_metrics_count_the_layouts_atom_files(fixture_site):
+    """jekyll-feed's Atom file is .xml: the build names each file's format, not its suffix."""
+    from syndicate.observe import metrics
+
+    def written(fmt: str) -> float:
+        value = metrics.REGISTRY.get_sample_value("syndicate_feeds_written_total", {"format": fmt})
+        return value or 0.0
+
+    before = {fmt: written(fmt) for fmt in ("atom", "rss", "json")}
+    root = _built(fixture_site)
+    for fmt, suffix in (("atom", "xml"), ("rss", "rss"), ("json", "json")):
+        files = [p for p in root.rglob(f"*.{suffix}") if "digests" not in p.parts]
+        assert written(fmt) - before[fmt] == len(files) > 0, fmt
+
+
+def test_serves_own_pages_and_the_archive_feed_follow_the_layout(
+    fixture_site, tmp_path, monkeypatch
+):
+    """The footer's feeds link, and the archive feed at its self link (the site root here)."""
+    from syndicate.digest import archive
+    from syndicate.digest.editions import send_due
+    from syndicate.digest.subscribers import Entry, import_entries
+    from syndicate.web import rendering
+
+    monkeypatch.setenv("SYNDICATE_SECRET", "layout-test-secret")
+
+    schedule = tmp_path / "work" / "schedule.yaml"
+    schedule.write_text(
+        schedule.read_text(encoding="utf-8")
+        + "digests:\n  - name: daily\n    from: Notes <d@example.org>\n"
+        + "delivery:\n  maildir: outbox\n",
+        encoding="utf-8",
+    )
+    cfg = load(schedule)
+    page = bytes(rendering.page(cfg, "digests.html.j2", names=[], signup=None).body).decode()
+    assert '<a href="/feed/">' in page
+    store = cfg_store(cfg)
+    collect(cfg, store, now=NOW)
+    build(cfg, store)
+    import_entries(store, [Entry("a@example.org", "A")], source="test", now=NOW)
+    assert all(r.ok for r in send_due(cfg, store, now=NOW, names=["daily"]))
+    feed = archive.folder(cfg, "daily") / "index.atom"
+    self_link = etree.parse(str(feed)).getroot().find(f"{ATOM}link[@rel='self']").get("href")
+    assert self_link == BASE + "digests/daily/index.atom"
+    with LiveServer(cfg) as server:
+        assert raw(server.url, "/feed/")[0] == 200  # where the footer leads
+        status, headers, body = raw(server.url, "/digests/daily/index.atom")
+        assert status == 200 and body == feed.read_bytes()
+        assert headers["content-type"] == "application/atom+xml; charset=utf-8"
+        assert raw(server.url, "/digests/daily/other.atom")[0] == 404
+
+
+def test_tag_feeds_at_the_root_have_their_pages_routed(tmp_path):
+    cfg = _cfg(
+        tmp_path, "  layout: jekyll-feed\n  tags: true\n  jekyll_feed:\n    tags: {path: /}\n"
+    )
+    routes = layout.served_routes(cfg)
+    assert {"/{name}.xml", "/{name}.rss", "/{name}.json", "/{name}.html"} <= set(routes)

@@ -11,10 +11,11 @@ import subprocess
 import sys
 import textwrap
 
+from alembic import command
 from sqlalchemy import select, text
 
 from syndicate import store as store_mod
-from syndicate.store import Store, open_store, process_start, runs
+from syndicate.store import Store, open_store, process_start, runs, versions
 from syndicate.timeutil import now_utc
 
 from .conftest import ROOT
@@ -73,6 +74,14 @@ def test_only_runs_of_gone_processes_are_closed(site):
 def test_schema_2_store_gains_the_run_owner_columns(site):
     store = site.store()
     old = store.start_run("collect", "collect", now_utc())
+    # what revision 0007 adds goes by its own downgrade (its keys cannot be dropped by hand
+    # on SQLite); the rest of what came after schema 2 is taken out by hand below
+    sqlite = store.engine.dialect.name == "sqlite"
+    engine = versions.migration_engine(store.url) if sqlite else store.engine
+    with engine.begin() as conn:
+        command.downgrade(versions._config(conn), "0006")
+    if sqlite:
+        engine.dispose()
     with store.begin() as conn:
         for column in ("pid", "host", "pid_started"):
             conn.execute(text(f"ALTER TABLE runs DROP COLUMN {column}"))

@@ -81,7 +81,7 @@ class LazyGroup(click.Group):
 )
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, log_level: str, log_format: str) -> None:
-    """Per-category RSS, Atom and JSON feeds and daily e-mail digests for a news site.
+    """Per-category RSS, Atom and JSON feeds and daily or weekly e-mail digests for a news site.
 
     Each step reads and writes the store, so any step can run alone:
     `syndicate collect` reads the sources, `syndicate build` writes the feeds.

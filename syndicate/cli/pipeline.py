@@ -85,7 +85,11 @@ def status(obj: Ctx) -> None:
 def build(obj: Ctx, force: bool, snippets: bool) -> None:
     """Write the feeds: RSS, Atom and JSON Feed per category and for all posts,
     an HTML page per feed (<key>.html, what a browser is shown), feeds.opml,
-    index.html, feed.css and autodiscovery snippets.
+    the index page, feed.css and autodiscovery snippets, in feeds.dir.
+
+    Where each file goes follows feeds.layout: all.atom, <slug>.rss and
+    index.html by default; feed.xml, feed/<category>.xml and feed/index.html
+    with jekyll-feed's (docs/jekyll.md).
 
     Files are written atomically and only when their bytes change; with
     nothing changed in the store, nothing is written at all.
@@ -188,7 +192,7 @@ def jobs(ctx: click.Context) -> None:
         r = last.get(name)
         table.add_row(
             name,
-            cfg.job_step(name) + (f" {job.digest}" if job.digest else ""),
+            _runs(cfg, name),
             when,
             nxt.astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S") if nxt else "-",
             r.started_at.astimezone(cfg.site.tz).strftime("%Y-%m-%d %H:%M:%S") if r else "-",
@@ -197,6 +201,21 @@ def jobs(ctx: click.Context) -> None:
     out.print(table)
     if not stored:
         out.print("(the daemon has not stored its jobs yet: next runs are computed from now)")
+
+
+def _runs(cfg: Config, name: str) -> str:
+    """What a job runs; a digest job with the edition it sends, since a digest with
+    offer_weekly has two jobs (``daily``, ``daily-weekly``) that would read the same."""
+    from ..config import ADJECTIVE
+
+    job = cfg.jobs[name]
+    step = cfg.job_step(name)
+    if not job.digest:
+        return step
+    digest = next((d for d in cfg.digests if d.name == job.digest), None)
+    period = job.edition or (digest.period if digest is not None else None)
+    edition = f", {ADJECTIVE[period]} edition" if period else ""
+    return f"{step} {job.digest}{edition}"
 
 
 @jobs.command("run")

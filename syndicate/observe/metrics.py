@@ -173,10 +173,10 @@ def fetched(source: str, outcome: str) -> None:
     FETCHES.labels(source, _one_of(outcome, FETCH_OUTCOMES)).inc()
 
 
-def feeds_written(names: Iterable[str]) -> None:
-    """The files a build wrote (``all.atom``, ``tags/x.rss``, …): its feeds, by format."""
-    for name in names:
-        fmt = name.rsplit(".", 1)[-1]
+def feeds_written(formats: Iterable[str]) -> None:
+    """The format of each feed file a build wrote (the build knows it: jekyll-feed's Atom
+    is ``.xml``, so a file's suffix does not tell)."""
+    for fmt in formats:
         if fmt in FEED_FORMATS:
             FEEDS_WRITTEN.labels(fmt).inc()
 

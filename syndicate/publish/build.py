@@ -144,7 +144,10 @@ def _config_state(cfg: Config) -> dict[str, object]:
         "feeds": cfg.feeds.model_dump(mode="json"),
         "categories": cfg.categories,
         # the sign-up form on the index page: where it posts, which digests it offers
-        "signup": [cfg.public_url, [[d.name, d.categories] for d in cfg.digests]],
+        "signup": [
+            cfg.public_url,
+            [[d.name, d.categories, d.offer_weekly] for d in cfg.digests],  # weekly: its radios
+        ],
         # an edited (or new, or removed) override changes this, so the next build renders
         "templates": [
             hashlib.sha256(templating.read_bytes(t, cfg.templates)).hexdigest() for t in TEMPLATES
@@ -209,7 +212,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
     if not force and recorded.get("shared") == shared:
         previous = recorded.get("feed_states", {})
     states: dict[str, str] = {}
-    feed_files: set[str] = set()  # for the hub: every feed file, whatever the layout
+    feed_files: dict[str, str] = {}  # every feed file → its format, whatever the layout
     for spec in specs(cfg, store):
         category = None if spec.key == "all" or spec.key.startswith("tags/") else spec.key
         tag = spec.key[5:] if spec.key.startswith("tags/") else None
@@ -219,7 +222,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
         states[spec.key] = _feed_state(spec, heads)
         posts: Sequence[Post | FeedHead] = heads
         names = [spec.file(cfg, fmt) for fmt in cfg.feeds.formats]
-        feed_files.update(names)
+        feed_files.update(zip(names, cfg.feeds.formats, strict=True))
         names.append(spec.file(cfg, PAGE))
         if previous.get(spec.key) == states[spec.key] and all((root / n).exists() for n in names):
             out.unchanged.extend(names)  # same entries as last time: same bytes, not rendered
@@ -257,7 +260,7 @@ def build(cfg: Config, store: Store, *, force: bool = False) -> BuildResult:
     out.put(layout.index_file(cfg), index_bytes(cfg, listings, newest_overall, signup=form))
     out.put(layout.CSS_FILE, templating.read_bytes(layout.CSS_FILE, cfg.templates))
     result.written, result.unchanged = out.written, out.unchanged
-    metrics.feeds_written(out.written)
+    metrics.feeds_written(feed_files[n] for n in out.written if n in feed_files)
 
     if cfg.feeds.hub:
         changed_feeds = [layout.file_url(cfg, name) for name in out.written if name in feed_files]

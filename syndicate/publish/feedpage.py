@@ -20,6 +20,7 @@ from .. import i18n
 from ..config import Config
 from ..model import Post
 from ..templating import template
+from . import layout
 from .formats import FeedSpec
 from .listing import feed_links
 
@@ -62,6 +63,6 @@ def page_bytes(cfg: Config, spec: FeedSpec, posts: Sequence[Post]) -> bytes:
         address=links[0]["href"] if links else "",
         links=links,
         entries=entries,
-        index_url=f"{cfg.feeds_base_url}index.html",
+        index_url=layout.file_url(cfg, layout.index_file(cfg)),
     )
     return html.encode("utf-8")

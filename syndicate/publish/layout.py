@@ -104,6 +104,11 @@ def index_file(cfg: Config) -> str:
     return "feed/index.html" if jekyll(cfg) else "index.html"
 
 
+def index_path(cfg: Config) -> str:
+    """Where ``serve`` answers the index page: the URL path of ``index_file``'s folder."""
+    return "/feed/" if jekyll(cfg) else "/feeds/"
+
+
 def snippet_file(cfg: Config, key: str) -> str:
     return f"{'feed/' if jekyll(cfg) else ''}snippets/{key}.html"
 
@@ -131,7 +136,8 @@ def served_routes(cfg: Config) -> list[str]:
         # "/tags/" → /tags/{path}; "/tag-" → /tag-{name} (jekyll-feed joins the strings);
         # "/" → /{name}.xml …, never a route that would take every path
         if tags == "/":
-            routes += [f"/{{name}}{SUFFIXES[JEKYLL][fmt]}" for fmt in cfg.feeds.formats]
+            suffixes = [SUFFIXES[JEKYLL][fmt] for fmt in cfg.feeds.formats] + [".html"]
+            routes += [f"/{{name}}{suffix}" for suffix in suffixes]  # .html: the feed's page
         else:
             routes.append(tags + "{path:path}" if tags.endswith("/") else tags + "{name}")
     return list(dict.fromkeys(routes))

@@ -127,7 +127,9 @@ async def index(request: Request) -> Response:
 async def edition(request: Request) -> Response:
     state: WebState = request.app.state.web
     name, file = request.path_params["name"], request.path_params["file"]
-    if not EDITION_RE.match(file):
+    # the archive feed too: its self link is under feeds_base_url, which is the site
+    # root (this route) in the jekyll-feed layout
+    if not (EDITION_RE.match(file) or file == FEED_NAME):
         raise HTTPException(404)
     response = await run_in_threadpool(state.files.response, request, f"digests/{name}/{file}")
     if response is None:

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse
 
 from .. import i18n
 from ..config import Config
+from ..publish import layout
 from ..templating import template as load_template
 from .state import RETRY_AFTER
 
@@ -47,7 +48,7 @@ def page(
     here: under ``no-referrer`` a browser would send ``Origin: null``.
     """
     html = load_template(f"web/{template}", cfg.templates, language=cfg.site.language).render(
-        site=cfg.site, referrer=referrer, **context
+        site=cfg.site, referrer=referrer, feeds_href=layout.index_path(cfg), **context
     )
     headers = dict(PRIVATE if private else PUBLIC)
     headers["referrer-policy"] = referrer
