@@ -29,6 +29,7 @@ import functools
 import hashlib
 import io
 import logging
+import re
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -166,13 +167,37 @@ def _as_date(value: date | datetime | str) -> date | datetime:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
+WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")  # a weekly edition's slot (digest/periods.py)
+_WEEK = N_("Week {week}, {year}")
+
+
+def format_slot(language: str, slot: str) -> str:
+    """An edition's slot as a reader reads it: a day (``2026年12月3日``) or an ISO week
+    (``2026年第49周``, ``Week 49, 2026``).
+
+    A week is not shown as its Monday: that reads as a single day's edition, and
+    ``date.fromisoformat("2026-W49")`` would quietly give just that.
+    """
+    week = WEEK_RE.match(slot)
+    if week is None:
+        return format_date(language, slot)
+    year, number = int(week.group(1)), int(week.group(2))
+    # the year as digits (never "2,026"); the week's number as the locale writes numbers
+    return gettext(language, _WEEK).format(week=format_number(language, number), year=year)
+
+
 def format_date(language: str, value: date | datetime | str, format: str = "long") -> str:
     """A date as the locale writes it (``2026年12月3日``, ``December 3, 2026``).
 
-    ``value`` may be an ISO date string, as editions store their dates.
+    ``value`` may be an ISO date string, as editions store their dates; an ISO week
+    (``2026-W49``, a weekly edition's slot) is labelled as a week (``format_slot``),
+    so the ``format_date`` filter is right for every slot, also in an operator's
+    copy of a template.
     """
     from babel.dates import format_date as babel_date
 
+    if isinstance(value, str) and WEEK_RE.match(value):
+        return format_slot(language, value)
     return babel_date(_as_date(value), format=format, locale=locale(language))
 
 

@@ -56,3 +56,24 @@ def test_bad_config_is_fatal_with_location(site):
     result = run(site, "collect")
     assert result.exit_code == 1
     assert "schedule.yaml:4: site.typo: unknown key" in result.output
+
+
+def test_jobs_show_the_edition_each_digest_job_sends(site, monkeypatch):
+    """offer_weekly: two jobs send the same digest; `syndicate jobs` tells them apart."""
+    from .digest_support import configure
+
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per job, unwrapped
+    configure(
+        site,
+        digest_extra="offer_weekly: true\n",
+        extra="jobs:\n"
+        "  daily: {digest: daily, cron: '0 8 * * *'}\n"
+        "  daily-weekly: {digest: daily, edition: week, cron: '0 8 * * 1'}\n"
+        "  collect: {every: 10m}\n",
+    )
+    result = run(site, "jobs")
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "digest daily, daily edition" in rows["daily"]
+    assert "digest daily, weekly edition" in rows["daily-weekly"]
+    assert "edition" not in rows["collect"]

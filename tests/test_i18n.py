@@ -247,6 +247,7 @@ def collect_everything(site: Site, language: str, monkeypatch: pytest.MonkeyPatc
     atom = etree.parse(str(feeds / "digests" / "daily" / "index.atom"))
     got.add("archive feed", " ".join(atom.getroot().itertext()))
     opml = etree.parse(str(feeds / "feeds.opml"))
+    got.add("opml title", str(opml.findtext("head/title")))
     got.add("opml", " ".join(str(o.get("text")) for o in opml.iter("outline")))
     rss = etree.parse(str(feeds / "caijing.rss"))
     got.add("category feed description", str(rss.findtext("channel/description")))
@@ -293,6 +294,22 @@ def collect_everything(site: Site, language: str, monkeypatch: pytest.MonkeyPatc
             ),
             400,
         )
+        # the daily-or-weekly choice gone wrong: a weekly edition not offered, or no such edition
+        invalid = i18n.gettext(language, "Invalid choice, please submit again.")
+        bad_weekly = httpx.post(
+            base + "/subscribe",
+            json={"email": "j3@example.net", "weekly": ["nope"]},
+            headers=ORIGIN,
+        )
+        got.page("subscribe json bad weekly", bad_weekly, 400)
+        assert bad_weekly.json() == {"error": invalid}
+        bad_edition = httpx.post(
+            base + "/subscribe",
+            data={"email": "f3@example.net", "edition-daily": "month"},
+            headers=ORIGIN,
+        )
+        got.page("subscribe bad edition", bad_edition, 400)
+        assert invalid in bad_edition.text
         got.page(
             "forbidden origin",
             httpx.post(
@@ -427,6 +444,48 @@ def test_dates_and_counts_follow_the_locale():
     for language, expected in (("en", "December 3, 2026"), ("zh-CN", "2026年12月3日")):
         env = templating.environment(language=language)
         assert env.from_string("{{ d | format_date }}").render(d="2026-12-03") == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "week", "feeds"),
+    [
+        ("zh-CN", "2026年第48周", "金融资讯网 订阅源"),
+        ("zh-TW", "2026年第48週", "金融资讯网 訂閱來源"),
+        ("en", "Week 48, 2026", "金融资讯网 feeds"),
+    ],
+)
+def test_a_weekly_edition_is_labelled_as_its_week(site, monkeypatch, language, week, feeds):
+    """The archive and the confirm page name a week as a week, never as its Monday (which
+    reads as one day's edition); and the OPML file's title is the site's language too."""
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    configure(site, language)
+    store = populate(site)
+    import_entries(store, [Entry("a@example.com", "A")], source="test", now=NOW)
+    send(site, store, NOW)  # Friday 2026-11-27: the daily edition and week 48's
+    monday = i18n.format_date(language, date(2026, 11, 23))
+    assert i18n.format_slot(language, "2026-W48") == week
+    assert i18n.format_date(language, "2026-W48") == week  # the templates' filter too
+    assert i18n.format_slot(language, "2026-11-27") == i18n.format_date(language, "2026-11-27")
+    assert i18n.format_slot(language, "2027-W01").endswith(("第1周", "第1週", "Week 1, 2027"))
+    with LiveServer(site.cfg()) as live:
+        archive = lxml_html.fromstring(httpx.get(live.url + "/digests/daily/").text)
+        labels = {a.get("href"): a.text_content() for a in archive.xpath("//ol[@id='editions']//a")}
+        assert labels["2026-W48.html"] == week
+        assert labels["2026-11-27.html"] == i18n.format_date(language, "2026-11-27")
+        assert monday not in archive.text_content()
+        r = httpx.post(live.url + "/subscribe", data={"email": "n@example.net"}, headers=ORIGIN)
+        assert r.status_code == 200
+        (mail,) = [m for m in outbox(site) if to(m) == "n@example.net"]
+        (link,) = set(LINK_RE.findall(text_of(mail)))
+        token = link.split("t=", 1)[1]
+        done = lxml_html.fromstring(httpx.post(live.url + "/confirm", data={"t": token}).text)
+        (newest,) = done.xpath("//a[@id='newest']")
+        assert (newest.get("href"), newest.text_content()) == (
+            "/digests/daily/2026-W48.html",
+            f"daily · {week}",
+        )
+    opml = etree.parse(str(site.root / "feeds" / "feeds.opml"))
+    assert opml.findtext("head/title") == feeds
 
 
 @pytest.mark.parametrize(

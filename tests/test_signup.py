@@ -501,7 +501,9 @@ def test_the_form_and_the_api_choose_the_weekly_edition(site, monkeypatch):
             live.url, "x@example.org", choices="1", category="keji", digest="daily",
             **{"edition-daily": "monthly"},
         )  # fmt: skip
-        assert bad.status_code == 400 and "Invalid choice" in bad.text
+        # the catalog's words in the site's language, not both languages at once
+        assert bad.status_code == 400 and "无效的选择，请重新提交。" in bad.text
+        assert "Invalid choice" not in bad.text
         assert not mails_to(site, "x@example.org")
         api = httpx.post(
             live.url + "/subscribe", json={"email": "a@example.org", "weekly": ["daily"]}
@@ -511,6 +513,7 @@ def test_the_form_and_the_api_choose_the_weekly_edition(site, monkeypatch):
             live.url + "/subscribe", json={"email": "n@example.org", "weekly": ["nightly"]}
         )
         assert not_offered.status_code == 400
+        assert not_offered.json() == {"error": "无效的选择，请重新提交。"}
         for address in ("w@example.org", "a@example.org"):
             (mail,) = mails_to(site, address)
             httpx.post(live.url + "/confirm", data={"t": token_of(confirm_path(mail))})
@@ -520,3 +523,52 @@ def test_the_form_and_the_api_choose_the_weekly_edition(site, monkeypatch):
     results = {r.period: r.sent for r in editions.send_due(site.cfg(), store, now=NOW)}
     assert results == {"day": 0, "week": 2}
     assert len([m for m in mails_to(site, "w@example.org") if "List-Unsubscribe" in m]) == 1
+
+
+def test_the_newest_edition_is_the_one_sent_last_not_the_greatest_slot(site, monkeypatch):
+    """A daily and a weekly digest: the confirm page links the edition sent last. As text
+    ``2026-W48`` sorts after ``2026-11-29`` though it went out two days before it."""
+    from syndicate.collect.collector import collect
+
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    digest_site(site)
+    text = site.config_path.read_text(encoding="utf-8")
+    weekly = "  - name: weekly\n    period: week\n    from: 金融资讯网 <w@finews.withounder.com>\n"
+    site.write_config(text.replace("delivery:\n", weekly + "delivery:\n", 1))
+    store = populate(site)
+    subs.import_entries(store, [subs.Entry("old@example.org", "")], source="test", now=NOW)
+    assert {r.period for r in editions.send_due(site.cfg(), store, now=NOW)} == {"day", "week"}
+
+    def confirmed_newest(live, address: str) -> tuple[str, str]:
+        r = sign_up(
+            live.url, address, choices="1", category=["caijing", "keji"], digest=["daily", "weekly"]
+        )
+        assert r.status_code == 200, r.text
+        (mail,) = mails_to(site, address)
+        done = httpx.post(live.url + "/confirm", data={"t": token_of(confirm_path(mail))})
+        assert done.status_code == 200 and 'id="confirmed"' in done.text
+        (link,) = re.findall(r'<a href="([^"]+)" id="newest">([^<]+)</a>', done.text)
+        return link
+
+    with LiveServer(site.cfg()) as live:
+        # Friday: the day's daily edition and week 48's weekly one, both sent that day
+        assert confirmed_newest(live, "r1@example.org") == (
+            "/digests/weekly/2026-W48.html",
+            "weekly · 2026年第48周",
+        )
+        # Sunday: a daily edition (2026-11-29), the newest now
+        site.post("2022-03-01-a.md", title="周日的一篇", date="2022-03-01 09:00:00 +0800")
+        collect(site.cfg(), store, now=NOW + timedelta(days=2))
+        editions.send_due(site.cfg(), store, now=NOW + timedelta(days=2), names=["daily"])
+        assert confirmed_newest(live, "r2@example.org") == (
+            "/digests/daily/2026-11-29.html",
+            "daily · 2026年11月29日",
+        )
+        # Monday: week 49's weekly edition goes out after it
+        site.post("2022-03-02-b.md", title="周一的一篇", date="2022-03-02 09:00:00 +0800")
+        collect(site.cfg(), store, now=NOW + timedelta(days=3))
+        editions.send_due(site.cfg(), store, now=NOW + timedelta(days=3), names=["weekly"])
+        assert confirmed_newest(live, "r3@example.org") == (
+            "/digests/weekly/2026-W49.html",
+            "weekly · 2026年第49周",
+        )

@@ -253,10 +253,13 @@ def forget(obj: Any, address: str, yes: bool) -> None:
 )
 @click.pass_obj
 def import_(obj: Any, file: Path, sync: bool) -> None:
-    """Import a CSV (email,name,categories[,digests]) or YAML subscribers file.
+    """Import a CSV (email,name,categories[,digests[,weekly]]) or YAML subscribers file.
 
-    Rows with an invalid address, an unknown digest or a bad category are
-    listed with their file:line and skipped (exit 2); the rest is imported.
+    weekly lists the digests (each with offer_weekly: true) whose weekly
+    edition the subscriber takes instead of the daily one; left out, the
+    daily edition. Rows with an invalid address, an unknown digest, a bad
+    category or a weekly digest that offers no weekly edition are listed
+    with their file:line and skipped (exit 2); the rest is imported.
     """
     with handled():
         counts = subs.import_file(obj.cfg, obj.store, file, now=now_utc(), sync=sync)

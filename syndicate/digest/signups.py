@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 METHODS = ("form", "api")
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 MAX_PAGE = 500  # characters of the page a sign-up came from
+# the preferences page's words (digest/options.py): marked, and translated by whoever answers
+INVALID = i18n.N_("Invalid choice, please submit again.")
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def request(cfg: Config, store: Store, req: SignupRequest, *, key: bytes, now: d
     chosen_cats = _choose(req.categories, [slug for slug, _ in cats], "category")
     chosen_digests = _choose(req.digests, digests, "digest")
     if set(req.weekly) - set(options.offered_weekly(cfg)):
-        raise SignupInvalid("无效的选择，请重新提交。 / Invalid choice, please submit again.")
+        raise SignupInvalid(INVALID)
     limits = cfg.serve.limits
     ip = tokens.ip_hash(req.client_ip, key) if req.client_ip else ""
     with store.transaction() as tx:

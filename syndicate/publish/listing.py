@@ -52,7 +52,9 @@ def snippet(cfg: Config, spec: FeedSpec) -> str:
 def opml_bytes(cfg: Config, listings: list[Listing], updated: datetime) -> bytes:
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")
-    etree.SubElement(head, "title").text = f"{cfg.site.title} feeds"
+    # feed readers show it as the name of what an import added: in the site's language
+    heading = i18n.gettext(cfg.site.language, "{title} feeds").format(title=cfg.site.title)
+    etree.SubElement(head, "title").text = heading
     etree.SubElement(head, "dateModified").text = format_datetime(updated)
     if cfg.site.author:
         etree.SubElement(head, "ownerName").text = cfg.site.author

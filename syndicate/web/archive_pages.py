@@ -32,9 +32,11 @@ FEED_NAME = "index.atom"  # as digest/archive.py writes it
 
 @dataclass(frozen=True)
 class Edition:
-    date: str
+    date: str  # the slot: a day (2026-12-03) or an ISO week (2026-W49)
     href: str
     subject: str
+    # newest-first order across digests and periods (``_sent_on``): slots do not sort as text
+    sent_on: tuple[str, str] = ("", "")
 
 
 def _folder(state: WebState, name: str) -> Path:
@@ -77,7 +79,7 @@ def editions(state: WebState, name: str) -> list[Edition]:
     slots = [m.group(1) for p in folder.glob("*.html") if (m := EDITION_RE.match(p.name))]
     stored = _stored(state, name) if slots else {}
     slots.sort(key=lambda slot: _sent_on(slot, stored), reverse=True)
-    return [Edition(d, f"{d}.html", stored.get(d, ("", ""))[0]) for d in slots]
+    return [Edition(d, f"{d}.html", stored.get(d, ("", ""))[0], _sent_on(d, stored)) for d in slots]
 
 
 async def listing(request: Request) -> Response:

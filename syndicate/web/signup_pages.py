@@ -103,7 +103,7 @@ def _weekly(data: dict[str, Any]) -> tuple[str, ...]:
     radios = data.get(EDITIONS)
     if isinstance(radios, dict):
         if set(radios.values()) - {"day", "week"}:
-            raise SignupInvalid("无效的选择，请重新提交。 / Invalid choice, please submit again.")
+            raise SignupInvalid(signups.INVALID)
         return tuple(d for d, v in radios.items() if v == "week")
     return _names(data, "weekly") or ()
 
@@ -230,8 +230,13 @@ async def _invalid(
 
 
 def _newest(state: WebState, digests: tuple[str, ...]) -> dict[str, str] | None:
-    """The newest archived edition of the digests the reader chose (any, if all)."""
-    best: tuple[str, str] | None = None
+    """The newest archived edition of the digests the reader chose (any, if all).
+
+    Editions of different digests are compared by the day they were sent
+    (``archive_pages.Edition.sent_on``), never by their slot's text: ``2026-W01``
+    sorts after ``2026-12-03`` as a string, though it was sent weeks earlier.
+    """
+    best: tuple[archive_pages.Edition, str] | None = None
     for d in state.cfg.digests:
         if digests and d.name not in digests:
             continue
@@ -239,13 +244,13 @@ def _newest(state: WebState, digests: tuple[str, ...]) -> dict[str, str] | None:
             found = archive_pages.editions(state, d.name)
         except Exception:
             continue
-        if found and (best is None or found[0].date > best[0]):
-            best = (found[0].date, d.name)
+        if found and (best is None or found[0].sent_on > best[0].sent_on):
+            best = (found[0], d.name)
     if best is None:
         return None
-    date, name = best
-    shown = i18n.format_date(state.cfg.site.language, date)
-    return {"href": f"/digests/{name}/{date}.html", "label": f"{name} · {shown}"}
+    edition, name = best
+    shown = i18n.format_slot(state.cfg.site.language, edition.date)
+    return {"href": f"/digests/{name}/{edition.href}", "label": f"{name} · {shown}"}
 
 
 async def confirm(request: Request) -> Response:
