@@ -993,7 +993,12 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
     return loads(text, cfg_path)
 
 
-def loads(text: str, path: Path) -> Config:
+def yaml_mapping(text: str, path: Path, expected: str) -> tuple[yaml.Node | None, dict[str, Any]]:
+    """A YAML settings file's root node (for line numbers) and its mapping (empty: ``{}``).
+
+    Shared by schedule.yaml and a Jekyll site's ``_config.yml``: both name the
+    file and line of bad YAML, and say what the file must be (``expected``).
+    """
     try:
         node = safeyaml.compose(text)
         data = safeyaml.construct(node)
@@ -1003,7 +1008,14 @@ def loads(text: str, path: Path) -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: the config must be a mapping of sections (site:, sources:)")
+        raise ConfigError(f"{path}:1: {expected}")
+    return node, data
+
+
+def loads(text: str, path: Path) -> Config:
+    node, data = yaml_mapping(
+        text, path, "the config must be a mapping of sections (site:, sources:)"
+    )
     lines = _line_map(node) if node is not None else {}
     base = path.resolve().parent
     _resolve(data, base)

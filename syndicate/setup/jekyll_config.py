@@ -27,9 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from yaml.nodes import MappingNode, Node
 
-from .. import safeyaml
-from ..config import PostsSource, SiteConfig
-from ..errors import ConfigError, YamlError
+from ..config import PostsSource, SiteConfig, yaml_mapping
+from ..errors import ConfigError
 from ..model import ParsedPost, Rejection
 
 CONFIG_FILE = "_config.yml"
@@ -89,16 +88,9 @@ class _Doc:
 
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
-        try:
-            node = safeyaml.compose(text)
-            data = safeyaml.construct(node)
-        except YamlError as exc:
-            where = f":{exc.line}" if exc.line is not None else ""
-            raise ConfigError(f"{path}{where}: invalid YAML: {exc.reason}") from None
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}:1: _config.yml must be a mapping of settings (title: …)")
+        node, data = yaml_mapping(
+            text, path, "_config.yml must be a mapping of settings (title: …)"
+        )
         self.data: dict[str, Any] = data
         self.lines: dict[tuple[str, ...], int] = {}
         if node is not None:
