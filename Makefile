@@ -18,7 +18,7 @@ demo: $(STAMP)
 	@$(DEMO_ENV) $(BIN)/syndicate run --once
 	@$(BIN)/syndicate status
 	@echo
-	@echo "feeds:   $(CURDIR)/feeds/index.html  (and feeds/*.rss, *.atom, *.json, feeds.opml)"
+	@echo "feeds:   $(CURDIR)/feeds/index.html  (and feeds/*.rss, *.atom, *.json, each feed's page *.html, feeds.opml)"
 	@newest=$$(ls -t outbox/new 2>/dev/null | head -n 1); \
 	  if [ -n "$$newest" ]; then echo "digest:  $(CURDIR)/outbox/new/$$newest  (a Maildir: mutt -f outbox)"; \
 	  else echo "digest:  no new edition (nothing new since the last one): see $(CURDIR)/outbox"; fi

@@ -442,3 +442,44 @@ def test_offering_the_weekly_edition_rebuilds_the_sign_up_form(site):
         result = build(site.cfg(), store)
         assert "index.html" in result.written
         assert ('name="edition-daily"' in index.read_text(encoding="utf-8")) is shown
+
+
+def _clear_catalog_caches() -> None:
+    from syndicate import i18n, templating
+
+    for cached in (i18n.available, i18n.catalog_name, i18n.translations):
+        cached.cache_clear()
+    templating._environment.cache_clear()
+
+
+@pytest.fixture
+def own_catalogs(tmp_path, monkeypatch):
+    """A copy of the catalogs to edit; the package's own are back (and reloaded) after."""
+    import shutil
+
+    from syndicate import i18n
+
+    locale = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, locale, ignore=shutil.ignore_patterns("*.mo"))
+    monkeypatch.setattr(i18n, "LOCALE_DIR", locale)
+    _clear_catalog_caches()
+    yield locale
+    monkeypatch.undo()
+    _clear_catalog_caches()
+
+
+def test_an_edited_translation_renders_the_pages_again(site, own_catalogs):
+    """The catalogs are in the build's fingerprint (hashed without loading Babel)."""
+    site.post("2022-02-10-a.md", title="财经一", categories="caijing")
+    store = site.store()
+    collect(site.cfg(), store, now=NOW)
+    assert "index.html" in build(site.cfg(), store).written
+    assert build(site.cfg(), store).skipped  # nothing changed: nothing rendered
+    po = own_catalogs / "zh_CN" / "LC_MESSAGES" / "syndicate.po"
+    text = po.read_text(encoding="utf-8")
+    assert 'msgstr "网页"' in text  # the index page's and every feed page's link to a page
+    po.write_text(text.replace('msgstr "网页"', 'msgstr "网页版"'), "utf-8")
+    _clear_catalog_caches()  # a new process would load the edited catalog
+    result = build(site.cfg(), store)
+    assert not result.skipped and "index.html" in result.written
+    assert "网页版" in (site.root / "feeds" / "index.html").read_text(encoding="utf-8")

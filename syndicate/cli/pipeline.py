@@ -165,7 +165,11 @@ def run(obj: Ctx, once: bool) -> None:
 @click.group(invoke_without_command=True)
 @click.pass_context
 def jobs(ctx: click.Context) -> None:
-    """List the configured jobs with their next run times (no scheduler is started)."""
+    """List the configured jobs with their next run times (no scheduler is started).
+
+    "runs" says what a job does: a step, or a digest and the edition it sends
+    (daily or weekly, for a digest with offer_weekly: jobs[].edition).
+    """
     if ctx.invoked_subcommand is not None:
         return
     from ..daemon import stored_jobs
