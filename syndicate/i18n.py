@@ -29,10 +29,11 @@ import functools
 import hashlib
 import io
 import logging
-import re
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .timeutil import parse_week_slot
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -174,7 +175,6 @@ def _as_date(value: date | datetime | str) -> date | datetime:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")  # a weekly edition's slot (digest/periods.py)
 _WEEK = N_("Week {week}, {year}")
 
 
@@ -185,10 +185,10 @@ def format_slot(language: str, slot: str) -> str:
     A week is not shown as its Monday: that reads as a single day's edition, and
     ``date.fromisoformat("2026-W49")`` would quietly give just that.
     """
-    week = WEEK_RE.match(slot)
+    week = parse_week_slot(slot)
     if week is None:
         return format_date(language, slot)
-    year, number = int(week.group(1)), int(week.group(2))
+    year, number = week
     # the year as digits (never "2,026"); the week's number as the locale writes numbers
     return gettext(language, _WEEK).format(week=format_number(language, number), year=year)
 
@@ -203,7 +203,7 @@ def format_date(language: str, value: date | datetime | str, format: str = "long
     """
     from babel.dates import format_date as babel_date
 
-    if isinstance(value, str) and WEEK_RE.match(value):
+    if isinstance(value, str) and parse_week_slot(value):
         return format_slot(language, value)
     return babel_date(_as_date(value), format=format, locale=locale(language))
 
@@ -213,6 +213,16 @@ def format_datetime(language: str, value: datetime, tz: tzinfo, format: str = "s
     from babel.dates import format_datetime as babel_datetime
 
     return babel_datetime(value, format=format, tzinfo=tz, locale=locale(language))
+
+
+def format_moment(language: str, value: datetime, tz: tzinfo) -> str:
+    """A post's time in ``tz``: the locale's medium date and short time, without seconds
+    (``2022年2月13日 08:00``, ``Feb 12, 2022 4:00 PM``), as a feed's page lists its entries."""
+    from babel.dates import format_date as babel_date
+    from babel.dates import format_time as babel_time
+
+    local, loc = value.astimezone(tz), locale(language)
+    return f"{babel_date(local, 'medium', loc)} {babel_time(local, 'short', locale=loc)}"
 
 
 def format_number(language: str, value: int | float) -> str:

@@ -110,6 +110,22 @@ def with_offset(instant_utc: datetime, minutes: int) -> datetime:
     return instant_utc.astimezone(timezone(timedelta(minutes=minutes)))
 
 
+# a weekly edition's slot (digest/periods.py), its archive page's name and its label
+WEEK_SLOT_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def week_slot(day: date) -> str:
+    """The ISO week ``day`` falls in, as editions key it (``2026-W49``)."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_week_slot(slot: str) -> tuple[int, int] | None:
+    """``week_slot`` read back as (ISO year, week); None for anything else (a day's slot)."""
+    found = WEEK_SLOT_RE.match(slot)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 

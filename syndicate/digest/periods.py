@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from ..config import Config, DigestConfig
 from ..model import Period
+from ..timeutil import week_slot
 
 WEEK = timedelta(days=7)  # a weekly edition's window when it has no previous edition
 
@@ -34,8 +35,7 @@ def slot(cfg: Config, period: Period, when: datetime) -> str:
     """The slot ``when`` falls in, in the site's timezone."""
     local = when.astimezone(cfg.site.tz)
     if period is Period.WEEK:
-        year, week, _ = local.isocalendar()
-        return f"{year}-W{week:02d}"
+        return week_slot(local)
     return local.strftime("%Y-%m-%d")
 
 

@@ -12,9 +12,7 @@ at ``/feeds/x.html`` and opened from disk.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from datetime import datetime, tzinfo
+from collections.abc import Sequence
 
 from .. import i18n
 from ..config import Config
@@ -28,29 +26,14 @@ TEMPLATE = "feed.html.j2"
 PAGE = "html"  # the suffix of a feed's page: <key>.html
 
 
-@functools.cache
-def _date_format(language: str) -> Callable[[datetime, tzinfo], str]:
-    """A post's date as the site's locale writes it (Babel), in the site's timezone."""
-    from babel.dates import format_date, format_time  # only when a page is rendered
-
-    loc = i18n.locale(language)
-
-    def when(dt: datetime, tz: tzinfo) -> str:
-        local = dt.astimezone(tz)
-        return f"{format_date(local, 'medium', loc)} {format_time(local, 'short', locale=loc)}"
-
-    return when
-
-
 def page_bytes(cfg: Config, spec: FeedSpec, posts: Sequence[Post]) -> bytes:
     """The page of one feed, newest entry first, as the feed lists them."""
-    tz = cfg.site.tz
-    when = _date_format(cfg.site.language)
+    tz, language = cfg.site.tz, cfg.site.language
     entries = [
         {
             "title": post.display_title,
             "link": post.link,
-            "date": when(post.date, tz),
+            "date": i18n.format_moment(language, post.date, tz),
             "iso": post.date.isoformat(),
             "summary": post.summary,
         }

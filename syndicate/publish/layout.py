@@ -28,7 +28,7 @@ import re
 from urllib.parse import quote
 
 from ..config import Config
-from ..slugs import is_slug, slugify
+from ..terms import guess_slug
 
 JEKYLL = "jekyll-feed"
 CSS_FILE = "feed.css"
@@ -66,16 +66,10 @@ def all_stem(cfg: Config) -> str:
 def category_slug(cfg: Config, name: str) -> str:
     """The slug a category named ``name`` gets, as ``terms.CategoryRegistry`` gives it.
 
-    A name the config's ``categories`` lists as a display name is that slug; a
-    name that already is a slug once lowercased is it; any other is slugified.
-    (The store resolves two names to one slug only by this rule, except for a
-    pinyin collision, which gets ``-2``: name such a category in ``categories``.)
+    (The store gives another slug only to a pinyin collision, ``-2``: name such
+    a category in ``categories``.)
     """
-    for slug, display in cfg.categories.items():
-        if display == name:
-            return slug
-    lowered = name.strip().lower()
-    return lowered if is_slug(lowered) else slugify(name)
+    return guess_slug(name, {display: slug for slug, display in cfg.categories.items()})
 
 
 def category_stem(cfg: Config, slug: str) -> str:

@@ -22,6 +22,7 @@ from ..digest import ledger
 from ..errors import StoreUnavailable
 from ..slugs import SLUG_RE
 from ..store import StoreError
+from ..timeutil import parse_week_slot
 from .rendering import page
 from .state import WebState
 
@@ -63,15 +64,15 @@ def _stored(state: WebState, name: str) -> dict[str, tuple[str, str]]:
 def _sent_on(slot: str, stored: dict[str, tuple[str, str]]) -> tuple[str, str]:
     """Sort key, newest first: the day an edition was sent; a weekly one after that day's
     daily one. A week the store does not know goes by its Monday."""
-    if "-W" not in slot:
+    week = parse_week_slot(slot)
+    if week is None:
         return slot, "0"
     if slot in stored:
         return stored[slot][1], "1"
-    year, week = slot.split("-W")
     try:
-        return date.fromisocalendar(int(year), int(week), 1).isoformat(), "1"
+        return date.fromisocalendar(*week, 1).isoformat(), "1"
     except ValueError:  # no such week: not a file the digest step wrote
-        return f"{year}-00-00", "1"
+        return f"{week[0]}-00-00", "1"
 
 
 def editions(state: WebState, name: str) -> list[Edition]:
